@@ -1,0 +1,631 @@
+/**
+ * Reader for ncnn models (text `.param` + binary `.bin`) restricted to the ops used by the
+ * Real-ESRGAN family, producing a typed graph, plus a static analysis of that graph
+ * (parameter count, multiply-adds per input pixel, receptive field, architecture, scale).
+ *
+ * ncnn formats (https://github.com/Tencent/ncnn/wiki/param-and-model-file-structure):
+ * - `.param`: line 1 magic 7767517; line 2 `layer_count blob_count`; then one line per layer:
+ *   `Type Name n_in n_out in_blobs... out_blobs... k=v...`. A key <= -23300 is an array param
+ *   with id = -23300 - key and value `count,v1,v2,...`.
+ * - `.bin`: the layers' weight blobs concatenated in layer order. A blob loaded with "type 0"
+ *   (Convolution weights) starts with a 4-byte tag: 0x01306B47 = float16 data (padded to 4 bytes),
+ *   0 = raw float32. Blobs loaded with "type 1" (biases, PReLU slopes) are raw float32, no tag.
+ */
+import { readFile } from 'node:fs/promises';
+
+export const NCNN_MAGIC = 7767517;
+const TAG_FP16 = 0x01306b47;
+const TAG_FP32 = 0;
+
+export type ParamValue = number | number[];
+export type ParamDict = ReadonlyMap<number, ParamValue>;
+
+/** A weight blob: always available as float32; `float16` holds the exact stored bits when the source was fp16. */
+export interface WeightBlob {
+  readonly float32: Float32Array;
+  readonly float16?: Uint16Array;
+}
+
+interface LayerBase {
+  readonly name: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly params: ParamDict;
+}
+
+export interface InputLayer extends LayerBase { readonly type: 'Input' }
+export interface SplitLayer extends LayerBase { readonly type: 'Split' }
+
+export type Activation =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'relu' }
+  | { readonly kind: 'leakyrelu'; readonly slope: number };
+
+export interface ConvolutionLayer extends LayerBase {
+  readonly type: 'Convolution';
+  readonly numOutput: number;
+  readonly numInput: number;
+  readonly kernel: readonly [number, number]; // [h, w]
+  readonly dilation: readonly [number, number];
+  readonly stride: readonly [number, number];
+  /** [top, left, bottom, right] */
+  readonly pads: readonly [number, number, number, number];
+  readonly group: number;
+  readonly activation: Activation;
+  /** OIHW, numOutput × numInput × kh × kw */
+  readonly weight: WeightBlob;
+  readonly bias?: Float32Array;
+}
+
+export interface PReLULayer extends LayerBase {
+  readonly type: 'PReLU';
+  readonly slope: Float32Array; // length numSlope (1 = shared)
+}
+
+export interface PixelShuffleLayer extends LayerBase {
+  readonly type: 'PixelShuffle';
+  readonly factor: number;
+  /** ncnn mode 0 = PyTorch order (ONNX DepthToSpace CRD), 1 = DCR */
+  readonly mode: 'CRD' | 'DCR';
+}
+
+export interface InterpLayer extends LayerBase {
+  readonly type: 'Interp';
+  readonly mode: 'nearest' | 'bilinear' | 'bicubic';
+  readonly scaleH: number;
+  readonly scaleW: number;
+  readonly alignCorners: boolean;
+}
+
+export interface BinaryOpLayer extends LayerBase { readonly type: 'BinaryOp'; readonly op: 'add' }
+
+export interface EltwiseLayer extends LayerBase {
+  readonly type: 'Eltwise';
+  readonly op: 'sum';
+  /** one coefficient per input (all 1 when the param file gives none) */
+  readonly coeffs: readonly number[];
+}
+
+export interface ConcatLayer extends LayerBase {
+  readonly type: 'Concat';
+  /** ncnn axis over the per-image blob (0 = channels for a CHW blob) */
+  readonly axis: number;
+}
+
+export type NcnnLayer =
+  | InputLayer
+  | SplitLayer
+  | ConvolutionLayer
+  | PReLULayer
+  | PixelShuffleLayer
+  | InterpLayer
+  | BinaryOpLayer
+  | EltwiseLayer
+  | ConcatLayer;
+
+export type NcnnOpType = NcnnLayer['type'];
+
+export interface NcnnGraph {
+  readonly paramFile: string;
+  readonly binFile: string;
+  readonly layers: readonly NcnnLayer[];
+  readonly blobCount: number;
+  /** the blob produced by the Input layer */
+  readonly input: string;
+  /** the only blob that is produced and never consumed */
+  readonly output: string;
+}
+
+/** One layer line of a `.param` file before weights are attached. */
+export interface RawLayer {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: string[];
+  readonly outputs: string[];
+  readonly params: Map<number, ParamValue>;
+  readonly line: number;
+}
+
+export interface RawParam {
+  readonly layerCount: number;
+  readonly blobCount: number;
+  readonly layers: RawLayer[];
+}
+
+const SUPPORTED = new Set<string>([
+  'Input', 'Split', 'Convolution', 'PReLU', 'PixelShuffle', 'Interp', 'BinaryOp', 'Eltwise', 'Concat',
+]);
+
+function parseNumber(text: string, file: string, line: number): number {
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v)) {
+    throw new Error(`${file}:${line}: bad numeric parameter value "${text}"`);
+  }
+  return v;
+}
+
+/** Parse the text of an ncnn `.param` file. */
+export function parseParam(text: string, file: string): RawParam {
+  const lines = text.split(/\r?\n/);
+  let i = 0;
+  const next = (): { tokens: string[]; line: number } | undefined => {
+    while (i < lines.length) {
+      const raw = lines[i++]!.trim();
+      if (raw !== '') return { tokens: raw.split(/\s+/), line: i };
+    }
+    return undefined;
+  };
+  const magic = next();
+  if (!magic || magic.tokens.length !== 1 || Number(magic.tokens[0]) !== NCNN_MAGIC) {
+    throw new Error(`${file}: not an ncnn param file (first line must be the magic ${NCNN_MAGIC})`);
+  }
+  const counts = next();
+  if (!counts || counts.tokens.length !== 2) throw new Error(`${file}: missing "layer_count blob_count" line`);
+  const layerCount = parseNumber(counts.tokens[0]!, file, counts.line);
+  const blobCount = parseNumber(counts.tokens[1]!, file, counts.line);
+
+  const layers: RawLayer[] = [];
+  for (let entry = next(); entry; entry = next()) {
+    const { tokens, line } = entry;
+    if (tokens.length < 4) throw new Error(`${file}:${line}: truncated layer line`);
+    const [type, name] = [tokens[0]!, tokens[1]!];
+    const nIn = parseNumber(tokens[2]!, file, line);
+    const nOut = parseNumber(tokens[3]!, file, line);
+    if (!Number.isInteger(nIn) || !Number.isInteger(nOut) || nIn < 0 || nOut < 0 || tokens.length < 4 + nIn + nOut) {
+      throw new Error(`${file}:${line}: layer ${name} (${type}): bad blob counts`);
+    }
+    const inputs = tokens.slice(4, 4 + nIn);
+    const outputs = tokens.slice(4 + nIn, 4 + nIn + nOut);
+    const params = new Map<number, ParamValue>();
+    for (const kv of tokens.slice(4 + nIn + nOut)) {
+      const eq = kv.indexOf('=');
+      if (eq <= 0) throw new Error(`${file}:${line}: layer ${name} (${type}): bad parameter "${kv}"`);
+      const key = parseNumber(kv.slice(0, eq), file, line);
+      const value = kv.slice(eq + 1);
+      if (!Number.isInteger(key)) throw new Error(`${file}:${line}: layer ${name} (${type}): bad parameter key "${kv}"`);
+      if (key <= -23300) {
+        const parts = value.split(',').map((p) => parseNumber(p, file, line));
+        const count = parts[0]!;
+        if (parts.length - 1 !== count) {
+          throw new Error(`${file}:${line}: layer ${name} (${type}): array parameter ${kv} announces ${count} values, has ${parts.length - 1}`);
+        }
+        params.set(-23300 - key, parts.slice(1));
+      } else {
+        params.set(key, parseNumber(value, file, line));
+      }
+    }
+    layers.push({ type, name, inputs, outputs, params, line });
+  }
+  if (layers.length !== layerCount) {
+    throw new Error(`${file}: header announces ${layerCount} layers, found ${layers.length}`);
+  }
+  const blobs = new Set<string>();
+  for (const l of layers) for (const b of l.outputs) blobs.add(b);
+  if (blobs.size !== blobCount) {
+    throw new Error(`${file}: header announces ${blobCount} blobs, layers produce ${blobs.size}`);
+  }
+  return { layerCount, blobCount, layers };
+}
+
+/** IEEE 754 binary16 bits → number. */
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+const f32buf = new Float32Array(1);
+const u32buf = new Uint32Array(f32buf.buffer);
+/** number → IEEE 754 binary16 bits, round to nearest even (via the float32 value). */
+export function floatToHalf(value: number): number {
+  f32buf[0] = value;
+  const x = u32buf[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    let r = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    if (rem > half || (rem === half && (r & 1))) r++;
+    return sign | r;
+  }
+  let r = mant >>> 13;
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (r & 1))) {
+    r++;
+    if (r === 0x400) {
+      r = 0;
+      e++;
+      if (e >= 31) return sign | 0x7c00;
+    }
+  }
+  return sign | (e << 10) | r;
+}
+
+class BinReader {
+  offset = 0;
+  private readonly view: DataView;
+  constructor(private readonly bytes: Uint8Array, private readonly file: string) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  private need(n: number, what: string): void {
+    if (this.offset + n > this.bytes.byteLength) {
+      throw new Error(
+        `${this.file}: truncated: ${what} needs bytes ${this.offset}..${this.offset + n} but the file ends at byte ${this.bytes.byteLength}`,
+      );
+    }
+  }
+
+  /** ncnn ModelBin::load(w, 1): raw float32, no tag. */
+  rawFloat32(count: number, what: string): Float32Array {
+    this.need(count * 4, what);
+    const out = new Float32Array(count);
+    for (let k = 0; k < count; k++) out[k] = this.view.getFloat32(this.offset + 4 * k, true);
+    this.offset += count * 4;
+    return out;
+  }
+
+  /** ncnn ModelBin::load(w, 0): 4-byte tag, then fp16 (tag 0x01306B47, padded to 4 bytes) or fp32 (tag 0). */
+  tagged(count: number, what: string): WeightBlob {
+    this.need(4, `${what} tag`);
+    const tagOffset = this.offset;
+    const tag = this.view.getUint32(this.offset, true);
+    this.offset += 4;
+    if (tag === TAG_FP16) {
+      const size = Math.ceil((count * 2) / 4) * 4;
+      this.need(size, `${what} (float16 × ${count})`);
+      const float16 = new Uint16Array(count);
+      const float32 = new Float32Array(count);
+      for (let k = 0; k < count; k++) {
+        const h = this.view.getUint16(this.offset + 2 * k, true);
+        float16[k] = h;
+        float32[k] = halfToFloat(h);
+      }
+      this.offset += size;
+      return { float32, float16 };
+    }
+    if (tag === TAG_FP32) return { float32: this.rawFloat32(count, `${what} (float32 × ${count})`) };
+    throw new Error(
+      `${this.file}: ${what}: unsupported weight storage tag 0x${tag.toString(16).padStart(8, '0')} at byte ${tagOffset} (only float16 0x01306b47 and raw float32 0 are supported)`,
+    );
+  }
+
+  finish(): void {
+    if (this.offset !== this.bytes.byteLength) {
+      throw new Error(
+        `${this.file}: ${this.bytes.byteLength - this.offset} bytes left over: weights end at byte ${this.offset} but the file has ${this.bytes.byteLength} bytes`,
+      );
+    }
+  }
+}
+
+function intParam(l: RawLayer, id: number, dflt: number, file: string): number {
+  const v = l.params.get(id);
+  if (v === undefined) return dflt;
+  if (Array.isArray(v) || !Number.isInteger(v)) {
+    throw new Error(`${file}:${l.line}: layer ${l.name} (${l.type}): parameter ${id} must be an integer`);
+  }
+  return v;
+}
+
+function floatParam(l: RawLayer, id: number, dflt: number, file: string): number {
+  const v = l.params.get(id);
+  if (v === undefined) return dflt;
+  if (Array.isArray(v)) throw new Error(`${file}:${l.line}: layer ${l.name} (${l.type}): parameter ${id} must be a scalar`);
+  return v;
+}
+
+function arrayParam(l: RawLayer, id: number): number[] | undefined {
+  const v = l.params.get(id);
+  if (v === undefined) return undefined;
+  return Array.isArray(v) ? v : [v];
+}
+
+function unsupported(l: RawLayer, file: string, what: string): never {
+  throw new Error(`${file}:${l.line}: layer ${l.name} (${l.type}): unsupported ${what}`);
+}
+
+function expectArity(l: RawLayer, file: string, nIn: number | 'many', nOut: number | 'many'): void {
+  const okIn = nIn === 'many' ? l.inputs.length >= 2 : l.inputs.length === nIn;
+  const okOut = nOut === 'many' ? l.outputs.length >= 1 : l.outputs.length === nOut;
+  if (!okIn || !okOut) {
+    throw new Error(`${file}:${l.line}: layer ${l.name} (${l.type}): unexpected ${l.inputs.length} inputs / ${l.outputs.length} outputs`);
+  }
+}
+
+/** Build the typed graph from a parsed `.param` and the `.bin` bytes. */
+export function buildGraph(raw: RawParam, bin: Uint8Array, paramFile: string, binFile: string): NcnnGraph {
+  // Validate op types first so an unknown op is reported before any weight-size error.
+  for (const l of raw.layers) {
+    if (!SUPPORTED.has(l.type)) {
+      throw new Error(`${paramFile}:${l.line}: unsupported ncnn op: layer "${l.name}" has type "${l.type}"`);
+    }
+  }
+  const reader = new BinReader(bin, binFile);
+  const layers: NcnnLayer[] = [];
+  let input: string | undefined;
+  for (const l of raw.layers) {
+    const base = { name: l.name, inputs: l.inputs, outputs: l.outputs, params: l.params };
+    const f = paramFile;
+    switch (l.type) {
+      case 'Input':
+        expectArity(l, f, 0, 1);
+        if (input !== undefined) unsupported(l, f, 'second Input layer');
+        input = l.outputs[0]!;
+        layers.push({ ...base, type: 'Input' });
+        break;
+      case 'Split':
+        expectArity(l, f, 1, 'many');
+        layers.push({ ...base, type: 'Split' });
+        break;
+      case 'Convolution': {
+        expectArity(l, f, 1, 1);
+        const numOutput = intParam(l, 0, 0, f);
+        const kw = intParam(l, 1, 0, f);
+        const kh = intParam(l, 11, kw, f);
+        const dw = intParam(l, 2, 1, f);
+        const dh = intParam(l, 12, dw, f);
+        const sw = intParam(l, 3, 1, f);
+        const sh = intParam(l, 13, sw, f);
+        const pl = intParam(l, 4, 0, f);
+        const pr = intParam(l, 15, pl, f);
+        const pt = intParam(l, 14, pl, f);
+        const pb = intParam(l, 16, pt, f);
+        const biasTerm = intParam(l, 5, 0, f);
+        const weightSize = intParam(l, 6, 0, f);
+        if (intParam(l, 8, 0, f) !== 0) unsupported(l, f, 'int8 quantised convolution (param 8)');
+        if (intParam(l, 19, 0, f) !== 0) unsupported(l, f, 'dynamic weight convolution (param 19)');
+        if (floatParam(l, 18, 0, f) !== 0) unsupported(l, f, 'non-zero pad value (param 18)');
+        if ([pl, pr, pt, pb].some((p) => p < 0)) unsupported(l, f, 'automatic (SAME) padding');
+        if (numOutput <= 0 || kw <= 0 || kh <= 0 || weightSize % (numOutput * kw * kh) !== 0) {
+          unsupported(l, f, `weight size ${weightSize} for ${numOutput} outputs and a ${kh}×${kw} kernel`);
+        }
+        const act = intParam(l, 9, 0, f);
+        let activation: Activation;
+        if (act === 0) activation = { kind: 'none' };
+        else if (act === 1) activation = { kind: 'relu' };
+        else if (act === 2) activation = { kind: 'leakyrelu', slope: arrayParam(l, 10)?.[0] ?? 0 };
+        else unsupported(l, f, `fused activation type ${act} (param 9)`);
+        const weight = reader.tagged(weightSize, `layer ${l.name} weight`);
+        const bias = biasTerm ? reader.rawFloat32(numOutput, `layer ${l.name} bias`) : undefined;
+        layers.push({
+          ...base,
+          type: 'Convolution',
+          numOutput,
+          numInput: weightSize / (numOutput * kw * kh),
+          kernel: [kh, kw],
+          dilation: [dh, dw],
+          stride: [sh, sw],
+          pads: [pt, pl, pb, pr],
+          group: 1,
+          activation,
+          weight,
+          ...(bias ? { bias } : {}),
+        });
+        break;
+      }
+      case 'PReLU': {
+        expectArity(l, f, 1, 1);
+        const n = intParam(l, 0, 0, f);
+        if (n <= 0) unsupported(l, f, `slope count ${n}`);
+        layers.push({ ...base, type: 'PReLU', slope: reader.rawFloat32(n, `layer ${l.name} slope`) });
+        break;
+      }
+      case 'PixelShuffle': {
+        expectArity(l, f, 1, 1);
+        const factor = intParam(l, 0, 1, f);
+        const mode = intParam(l, 1, 0, f);
+        if (factor < 1) unsupported(l, f, `upscale factor ${factor}`);
+        if (mode !== 0 && mode !== 1) unsupported(l, f, `mode ${mode}`);
+        layers.push({ ...base, type: 'PixelShuffle', factor, mode: mode === 0 ? 'CRD' : 'DCR' });
+        break;
+      }
+      case 'Interp': {
+        expectArity(l, f, 1, 1);
+        const type = intParam(l, 0, 0, f);
+        const modes = { 1: 'nearest', 2: 'bilinear', 3: 'bicubic' } as const;
+        if (type !== 1 && type !== 2 && type !== 3) unsupported(l, f, `resize type ${type}`);
+        if (intParam(l, 3, 0, f) !== 0 || intParam(l, 4, 0, f) !== 0) unsupported(l, f, 'fixed output size (params 3/4)');
+        if (intParam(l, 5, 0, f) !== 0) unsupported(l, f, 'dynamic target size (param 5)');
+        const scaleH = floatParam(l, 1, 1, f);
+        const scaleW = floatParam(l, 2, 1, f);
+        if (!(scaleH > 0 && scaleW > 0)) unsupported(l, f, `scale ${scaleH}×${scaleW}`);
+        layers.push({ ...base, type: 'Interp', mode: modes[type], scaleH, scaleW, alignCorners: intParam(l, 6, 0, f) !== 0 });
+        break;
+      }
+      case 'BinaryOp': {
+        expectArity(l, f, 2, 1);
+        const op = intParam(l, 0, 0, f);
+        if (op !== 0) unsupported(l, f, `operation type ${op} (only 0 = add)`);
+        if (intParam(l, 1, 0, f) !== 0) unsupported(l, f, 'scalar operand (param 1)');
+        layers.push({ ...base, type: 'BinaryOp', op: 'add' });
+        break;
+      }
+      case 'Eltwise': {
+        expectArity(l, f, 'many', 1);
+        const op = intParam(l, 0, 0, f);
+        if (op !== 1) unsupported(l, f, `operation type ${op} (only 1 = sum)`);
+        const coeffs = arrayParam(l, 1) ?? [];
+        if (coeffs.length !== 0 && coeffs.length !== l.inputs.length) {
+          unsupported(l, f, `${coeffs.length} coefficients for ${l.inputs.length} inputs`);
+        }
+        layers.push({ ...base, type: 'Eltwise', op: 'sum', coeffs: coeffs.length ? coeffs : l.inputs.map(() => 1) });
+        break;
+      }
+      case 'Concat': {
+        expectArity(l, f, 'many', 1);
+        layers.push({ ...base, type: 'Concat', axis: intParam(l, 0, 0, f) });
+        break;
+      }
+      default:
+        throw new Error(`${f}:${l.line}: unsupported ncnn op: layer "${l.name}" has type "${l.type}"`);
+    }
+  }
+  reader.finish();
+
+  if (input === undefined) throw new Error(`${paramFile}: no Input layer`);
+  const produced = new Set<string>();
+  const consumed = new Set<string>();
+  for (const l of layers) {
+    for (const b of l.inputs) {
+      if (!produced.has(b)) throw new Error(`${paramFile}: layer ${l.name} (${l.type}) reads blob "${b}" before any layer produces it`);
+      if (consumed.has(b)) throw new Error(`${paramFile}: blob "${b}" is consumed twice (ncnn graphs use Split for fan-out)`);
+      consumed.add(b);
+    }
+    for (const b of l.outputs) {
+      if (produced.has(b)) throw new Error(`${paramFile}: blob "${b}" is produced twice`);
+      produced.add(b);
+    }
+  }
+  const outputs = [...produced].filter((b) => !consumed.has(b));
+  if (outputs.length !== 1) throw new Error(`${paramFile}: expected exactly one output blob, found ${outputs.length}: ${outputs.join(', ')}`);
+  return { paramFile, binFile, layers, blobCount: raw.blobCount, input, output: outputs[0]! };
+}
+
+/** Parse an ncnn model given the `.param` text and `.bin` bytes. */
+export function parseNcnn(paramText: string, bin: Uint8Array, paramFile = 'model.param', binFile = 'model.bin'): NcnnGraph {
+  return buildGraph(parseParam(paramText, paramFile), bin, paramFile, binFile);
+}
+
+/** Read and parse an ncnn model from disk. */
+export async function loadNcnn(paramFile: string, binFile: string): Promise<NcnnGraph> {
+  const [text, bin] = await Promise.all([readFile(paramFile, 'utf8'), readFile(binFile)]);
+  return parseNcnn(text, new Uint8Array(bin.buffer, bin.byteOffset, bin.byteLength), paramFile, binFile);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Static analysis
+
+export interface BlobInfo {
+  /** channel count */
+  readonly channels: number;
+  /** spatial size relative to the network input (same in both axes; the graphs here are isotropic) */
+  readonly scale: number;
+  /** receptive-field radius in input pixels (un-rounded) */
+  readonly radius: number;
+}
+
+export interface GraphAnalysis {
+  readonly inputChannels: number;
+  readonly outputChannels: number;
+  /** weights + biases + PReLU slopes */
+  readonly parameters: number;
+  /** multiply-adds per input pixel */
+  readonly macsPerPixel: number;
+  /** ceil of the receptive-field radius, in input pixels */
+  readonly receptiveFieldRadius: number;
+  readonly architecture: 'RRDBNet' | 'SRVGGNetCompact';
+  /** output size / input size */
+  readonly scale: number;
+  readonly blobs: ReadonlyMap<string, BlobInfo>;
+}
+
+/**
+ * Propagate channels, spatial scale and receptive-field radius through the graph.
+ * Input channels are taken from the first convolution that reads the input (3 if none).
+ */
+export function analyzeGraph(g: NcnnGraph): GraphAnalysis {
+  const blobs = new Map<string, BlobInfo>();
+  const get = (l: NcnnLayer, b: string): BlobInfo => {
+    const info = blobs.get(b);
+    if (!info) throw new Error(`${g.paramFile}: layer ${l.name}: unknown blob ${b}`);
+    return info;
+  };
+  const firstConv = g.layers.find((l): l is ConvolutionLayer => l.type === 'Convolution');
+  const inputChannels = firstConv ? firstConv.numInput : 3;
+  let parameters = 0;
+  let macs = 0;
+  let hasConcat = false;
+  const fail = (l: NcnnLayer, msg: string): never => {
+    throw new Error(`${g.paramFile}: layer ${l.name} (${l.type}): ${msg}`);
+  };
+  for (const l of g.layers) {
+    switch (l.type) {
+      case 'Input':
+        blobs.set(l.outputs[0]!, { channels: inputChannels, scale: 1, radius: 0 });
+        break;
+      case 'Split': {
+        const x = get(l, l.inputs[0]!);
+        for (const o of l.outputs) blobs.set(o, x);
+        break;
+      }
+      case 'Convolution': {
+        const x = get(l, l.inputs[0]!);
+        if (x.channels !== l.numInput * l.group) fail(l, `expects ${l.numInput * l.group} input channels, gets ${x.channels}`);
+        const [kh, kw] = l.kernel;
+        const [dh, dw] = l.dilation;
+        const [sh, sw] = l.stride;
+        if (sh !== sw) fail(l, 'anisotropic stride');
+        parameters += l.weight.float32.length + (l.bias?.length ?? 0);
+        const outScale = x.scale / sh;
+        macs += kh * kw * l.numInput * l.numOutput * outScale * outScale;
+        const reach = Math.max(((kh - 1) / 2) * dh, ((kw - 1) / 2) * dw);
+        blobs.set(l.outputs[0]!, { channels: l.numOutput, scale: outScale, radius: x.radius + reach / x.scale });
+        break;
+      }
+      case 'PReLU': {
+        const x = get(l, l.inputs[0]!);
+        if (l.slope.length !== 1 && l.slope.length !== x.channels) fail(l, `${l.slope.length} slopes for ${x.channels} channels`);
+        parameters += l.slope.length;
+        blobs.set(l.outputs[0]!, x);
+        break;
+      }
+      case 'PixelShuffle': {
+        const x = get(l, l.inputs[0]!);
+        const r2 = l.factor * l.factor;
+        if (x.channels % r2 !== 0) fail(l, `${x.channels} channels not divisible by ${r2}`);
+        blobs.set(l.outputs[0]!, { channels: x.channels / r2, scale: x.scale * l.factor, radius: x.radius });
+        break;
+      }
+      case 'Interp': {
+        const x = get(l, l.inputs[0]!);
+        if (l.scaleH !== l.scaleW) fail(l, 'anisotropic scale');
+        // Bicubic reads 2 source pixels each side; bilinear 1; nearest adds no reach.
+        const taps = l.mode === 'bicubic' ? 2 : l.mode === 'bilinear' ? 1 : 0;
+        blobs.set(l.outputs[0]!, { channels: x.channels, scale: x.scale * l.scaleH, radius: x.radius + taps / x.scale });
+        break;
+      }
+      case 'BinaryOp':
+      case 'Eltwise':
+      case 'Concat': {
+        const xs = l.inputs.map((b) => get(l, b));
+        const scale = xs[0]!.scale;
+        if (xs.some((x) => x.scale !== scale)) fail(l, 'inputs at different spatial scales');
+        let channels: number;
+        if (l.type === 'Concat') {
+          hasConcat = true;
+          if (l.axis !== 0 && l.axis !== -3) fail(l, `concat axis ${l.axis} (only channels)`);
+          channels = xs.reduce((s, x) => s + x.channels, 0);
+        } else {
+          channels = xs[0]!.channels;
+          if (xs.some((x) => x.channels !== channels)) fail(l, 'inputs with different channel counts');
+        }
+        blobs.set(l.outputs[0]!, { channels, scale, radius: Math.max(...xs.map((x) => x.radius)) });
+        break;
+      }
+    }
+  }
+  const out = blobs.get(g.output)!;
+  return {
+    inputChannels,
+    outputChannels: out.channels,
+    parameters,
+    macsPerPixel: Math.round(macs),
+    // Tolerate float noise (e.g. 18.0000000001) before rounding up.
+    receptiveFieldRadius: Math.ceil(out.radius - 1e-9),
+    architecture: hasConcat ? 'RRDBNet' : 'SRVGGNetCompact',
+    scale: out.scale,
+    blobs,
+  };
+}
