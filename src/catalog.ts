@@ -1,0 +1,106 @@
+/** The models `--model` can name: the shipped ONNX networks (models/manifest.json) and the classic baselines. */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Interpolation } from './resample.js';
+
+export interface ManifestEntry {
+  name: string;
+  file: string;
+  sha256: string;
+  scale: number;
+  architecture: 'RRDBNet' | 'SRVGGNetCompact';
+  parameters: number;
+  macsPerPixel: number;
+  receptiveFieldRadius: number;
+  bestFor: string;
+  speedClass: string;
+  licence: string;
+  source: { package: string; path: string; sha256: Record<string, string> };
+}
+
+/** A network to run: a shipped model or a user's .onnx file. */
+export interface NetworkModel {
+  kind: 'network';
+  name: string;
+  path: string;
+  /** Known for shipped models; a custom file's scale is found by a probe run when it is loaded. */
+  scale?: number;
+  /** Context a tile needs to match whole-image output; Infinity when unknown or beyond any practical overlap. */
+  receptiveFieldRadius: number;
+  macsPerPixel?: number;
+  architecture?: ManifestEntry['architecture'];
+  /** Real-ESRGAN's x2/x3 anime graphs are the x4 network plus a bicubic downscale; see `resolveModel`. */
+  variants?: NetworkModel[];
+}
+
+export interface BaselineModel {
+  kind: 'baseline';
+  name: Interpolation;
+}
+
+export type Model = NetworkModel | BaselineModel;
+
+export const BASELINES: readonly Interpolation[] = ['nearest', 'bilinear', 'bicubic'];
+export const DEFAULT_MODEL = 'realesr-general-x4v3';
+export const BASELINE_SCALE = 4;
+
+export const modelsDir = fileURLToPath(new URL('../models/', import.meta.url));
+
+let manifest: ManifestEntry[] | undefined;
+
+export function readManifest(): ManifestEntry[] {
+  manifest ??= (JSON.parse(readFileSync(`${modelsDir}manifest.json`, 'utf8')) as { models: ManifestEntry[] }).models;
+  return manifest;
+}
+
+function networkFrom(entry: ManifestEntry): NetworkModel {
+  return {
+    kind: 'network',
+    name: entry.name,
+    path: `${modelsDir}${entry.file}`,
+    scale: entry.scale,
+    receptiveFieldRadius: entry.receptiveFieldRadius,
+    macsPerPixel: entry.macsPerPixel,
+    architecture: entry.architecture,
+  };
+}
+
+/** Names that families of shipped models answer to, e.g. `realesr-animevideov3` for its -x2/-x3/-x4 variants. */
+function families(entries: ManifestEntry[]): Map<string, ManifestEntry[]> {
+  const groups = new Map<string, ManifestEntry[]>();
+  for (const entry of entries) {
+    const family = /^(.*)-x\d$/.exec(entry.name)?.[1];
+    if (family && !entries.some((e) => e.name === family)) groups.set(family, [...(groups.get(family) ?? []), entry]);
+  }
+  return groups;
+}
+
+/** Every name `--model` accepts, for help and error messages. */
+export function modelNames(): string[] {
+  const entries = readManifest();
+  return [...entries.map((e) => e.name), ...families(entries).keys(), ...BASELINES].sort();
+}
+
+/** Resolves a model name or `.onnx` path; undefined when the name is unknown. */
+export function findModel(name: string): Model | undefined {
+  if ((BASELINES as readonly string[]).includes(name)) return { kind: 'baseline', name: name as Interpolation };
+  if (name.toLowerCase().endsWith('.onnx')) return { kind: 'network', name, path: name, receptiveFieldRadius: Infinity };
+  const entries = readManifest();
+  const entry = entries.find((e) => e.name === name);
+  if (entry) return networkFrom(entry);
+  const variants = families(entries).get(name);
+  if (variants) return { ...networkFrom(variants[variants.length - 1]!), name, variants: variants.map(networkFrom) };
+  return undefined;
+}
+
+/** For a family, the variant whose scale is nearest the requested one (ties go to the larger). */
+export function pickVariant(model: NetworkModel, scale: number | undefined): NetworkModel {
+  if (!model.variants) return model;
+  const target = scale ?? Math.max(...model.variants.map((v) => v.scale!));
+  return model.variants.reduce((best, v) =>
+    Math.abs(v.scale! - target) < Math.abs(best.scale! - target) ||
+    (Math.abs(v.scale! - target) === Math.abs(best.scale! - target) && v.scale! > best.scale!)
+      ? v
+      : best,
+  );
+}

@@ -1,0 +1,239 @@
+/** The command line: a Commander program built by `makeProgram`, run in-process by tests and by bin/upscale.js. */
+import { Chalk } from 'chalk';
+import { Command, CommanderError } from 'commander';
+import cliProgress from 'cli-progress';
+import { readManifest, modelNames } from './catalog.js';
+import { EXIT, exitCodeFor, UsageError } from './errors.js';
+import { upscale, type UpscaleReport } from './index.js';
+import { messages } from './messages.js';
+import { DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_MIB, type UpscaleOptions } from './options.js';
+import type { FileResult } from './pipeline.js';
+import { removeTemporaries } from './write.js';
+
+export interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  /** Set by the bin shim: SIGINT/SIGTERM stop the batch cleanly. */
+  signal?: AbortSignal;
+}
+
+interface CliFlags {
+  output?: string;
+  model?: string;
+  scale?: string;
+  tile?: string;
+  tileOverlap?: string;
+  device?: string;
+  concurrency?: string;
+  format?: string;
+  quality?: string;
+  crop?: string;
+  rotate?: string;
+  flip?: boolean;
+  flop?: boolean;
+  resize?: string;
+  overwrite?: boolean;
+  skipExisting?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  stripMetadata?: boolean;
+  maxPixels?: string;
+  memory?: string;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Progress bars only on a terminal: a pipe or CI log gets no carriage returns. */
+function progressBars(io: Io, enabled: boolean) {
+  if (!enabled || !io.stderr.isTTY) return undefined;
+  const multibar = new cliProgress.MultiBar(
+    { stream: io.stderr as NodeJS.WritableStream, clearOnComplete: true, hideCursor: true, format: ' {bar} {value}/{total} {name}' },
+    cliProgress.Presets.shades_classic,
+  );
+  return multibar;
+}
+
+function summaryLine(report: UpscaleReport): string {
+  const { summary } = report;
+  const parts = [
+    summary.planned ? `${summary.planned} planned` : `${summary.ok} upscaled`,
+    summary.skipped ? `${summary.skipped} skipped` : '',
+    summary.failed ? `${summary.failed} failed` : '',
+    summary.notStarted ? `${summary.notStarted} not started` : '',
+  ].filter(Boolean);
+  return `${parts.join(', ')} in ${seconds(summary.ms)}${summary.interrupted ? ' (interrupted)' : ''}`;
+}
+
+function fileLine(file: FileResult, colour: InstanceType<typeof Chalk>): string {
+  const size = file.width ? ` (${file.width}x${file.height} → ${file.outWidth}x${file.outHeight})` : '';
+  if (file.status === 'planned') return `${file.input} → ${file.output}${size}`;
+  if (file.status === 'skipped') return colour.dim(`skipped ${file.input}: ${file.output} exists`);
+  return `${colour.green('✔')} ${file.input} → ${file.output}${size} ${colour.dim(seconds(file.ms))}`;
+}
+
+export function makeProgram(io: Io, done: (code: number) => void): Command {
+  const colour = new Chalk({ level: io.stderr.isTTY && io.env.NO_COLOR === undefined && io.env.TERM !== 'dumb' ? 1 : 0 });
+  const program = new Command('upscale');
+  const writeErr = (line: string) => io.stderr.write(`${line}\n`);
+  program
+    .description('Upscale images 2x-8x with Real-ESRGAN networks or classic interpolation, then crop, rotate, flip or resize them.')
+    .argument('[inputs...]', 'image files, folders (walked recursively) and quoted globs')
+    .option('-o, --output <path>', 'output folder (input tree mirrored below it) or, with one input, output file')
+    .option('-m, --model <name|file.onnx>', `model: ${modelNames().join(', ')}, or an .onnx file`, 'realesr-general-x4v3')
+    .option('-s, --scale <n>', "output scale, any number >= 1 (default: the model's own, 4 for baselines)")
+    .option('--tile <px>', 'tile edge in input pixels, 16-4096; 0 = whole image in one run (default: largest that fits --memory)')
+    .option('--tile-overlap <px>', "context around each tile, 0-512 (default: the model's receptive field, or 32)")
+    .option('--device <device>', 'execution provider: auto, cpu, cuda, webgpu', 'auto')
+    .option('-j, --concurrency <n>', 'images in flight, 1-64 (default: 2 for networks, one per core for baselines)')
+    .option('-f, --format <format>', "output format: png, jpeg, webp, avif, tiff (default: the input's, or the -o file's extension)")
+    .option('-q, --quality <1-100>', 'quality for jpeg, webp and avif')
+    .option('--crop <left,top,width,height>', 'crop the upscaled image (output pixels)')
+    .option('--rotate <degrees>', 'rotate clockwise, -360 to 360')
+    .option('--flip', 'mirror vertically')
+    .option('--flop', 'mirror horizontally')
+    .option('--resize <WxH|Wx|xH>', 'fit inside this size, aspect ratio kept')
+    .option('--overwrite', 'replace existing outputs')
+    .option('--skip-existing', 'leave existing outputs alone (resume a batch)')
+    .option('--dry-run', 'print the plan, write nothing')
+    .option('--json', 'print one JSON report on stdout')
+    .option('--quiet', 'print errors only')
+    .option('--strip-metadata', 'drop ICC profile, EXIF and XMP from outputs')
+    .option('--max-pixels <n>', `refuse inputs with more pixels (default ${DEFAULT_MAX_PIXELS})`)
+    .option('--memory <MiB>', `memory budget for tiles, picks the default tile (default ${DEFAULT_MEMORY_MIB})`)
+    .showHelpAfterError(false)
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      outputError: (text, write) => write(text.replace(/^error: /, 'upscale: ')),
+    })
+    .exitOverride()
+    .action(async (inputs: string[], flags: CliFlags) => {
+      const bars = progressBars(io, !flags.quiet && !flags.json);
+      const fileBars = new Map<string, cliProgress.SingleBar>();
+      let overall: cliProgress.SingleBar | undefined;
+      let finished = 0;
+      const options: UpscaleOptions = {
+        ...flags,
+        signal: io.signal,
+        onNotice: (line) => (flags.quiet ? undefined : writeErr(colour.dim(line))),
+        onEvent: (event) => {
+          if (!bars) return;
+          if (event.type === 'start') fileBars.set(event.input, bars.create(event.tilesTotal ?? 1, 0, { name: event.input }));
+          if (event.type === 'tile') fileBars.get(event.input)?.setTotal(event.tilesTotal ?? 1), fileBars.get(event.input)?.update(event.tilesDone ?? 0);
+          if (event.type === 'done') {
+            const bar = fileBars.get(event.input);
+            if (bar) bars.remove(bar);
+            fileBars.delete(event.input);
+            overall?.update(++finished);
+          }
+        },
+      };
+      let report: UpscaleReport;
+      try {
+        if (bars) overall = bars.create(1, 0, { name: 'images' });
+        report = await upscale(inputs, options);
+      } finally {
+        bars?.stop();
+      }
+      for (const file of report.files) {
+        if (file.status === 'error') writeErr(colour.red(file.error ?? `${file.input}: failed`));
+        else if (!flags.quiet && !flags.json) io.stdout.write(`${fileLine(file, colour)}\n`);
+      }
+      if (flags.json) io.stdout.write(`${JSON.stringify({ files: report.files.map(publicFile), summary: report.summary }, null, 2)}\n`);
+      else if (!flags.quiet) writeErr(summaryLine(report));
+      done(report.summary.interrupted ? EXIT.interrupted : report.summary.failed > 0 ? EXIT.failed : EXIT.ok);
+    });
+
+  program
+    .command('models')
+    .description('list the models with scale, architecture, parameters, licence and source')
+    .option('--json', 'print { "models": [...] } on stdout')
+    .action((flags: { json?: boolean }) => {
+      const models = readManifest().map(({ name, scale, architecture, parameters, macsPerPixel, receptiveFieldRadius, bestFor, speedClass, licence, source }) => ({
+        name,
+        scale,
+        architecture,
+        parameters,
+        macsPerPixel,
+        receptiveFieldRadius,
+        bestFor,
+        speedClass,
+        licence,
+        source: `${source.package} ${source.path}`,
+      }));
+      if (flags.json) {
+        io.stdout.write(`${JSON.stringify({ models }, null, 2)}\n`);
+      } else {
+        const rows = models.map((m) => [m.name, `x${m.scale}`, m.architecture, `${(m.parameters / 1e6).toFixed(2)} M`, m.speedClass, m.bestFor, m.licence]);
+        const header = ['name', 'scale', 'architecture', 'parameters', 'speed', 'best for', 'licence'];
+        const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+        for (const row of [header, ...rows]) io.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+        io.stdout.write('baselines: nearest, bilinear, bicubic (x4 by default, any --scale)\n');
+      }
+      done(EXIT.ok);
+    });
+  return program;
+}
+
+/** Drops internal timing detail from the JSON report's files. */
+function publicFile({ timings: _timings, ...file }: FileResult): Omit<FileResult, 'timings'> {
+  return file;
+}
+
+/** Runs the CLI and resolves to its exit code; the only place exit codes are decided. */
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = makeProgram(io, (c) => (code = c));
+  try {
+    const args = argv.slice(2);
+    if (args.length === 0) {
+      program.outputHelp();
+      return EXIT.usage;
+    }
+    await program.parseAsync(argv as string[]);
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    removeTemporaries();
+    const exit = exitCodeFor(error);
+    if (error instanceof Error && (exit !== EXIT.failed || error instanceof UsageError)) {
+      io.stderr.write(`upscale: ${error.message}\n`);
+    } else {
+      // Not a user error: a bug. Keep the stack so it can be reported.
+      io.stderr.write(`upscale: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    }
+    return exit;
+  }
+}
+
+/**
+ * The process entry point: SIGINT/SIGTERM stop new work and let images in flight finish (they stop at the next
+ * tile); after 2 s, or at a second signal, the process exits at once. Temporary files are removed either way.
+ */
+export async function runProcess(argv: readonly string[]): Promise<number> {
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = () => {
+    signals++;
+    if (signals === 1) {
+      process.stderr.write(`${messages.interrupted()}\n`);
+      controller.abort();
+      setTimeout(() => exitNow(), 2000).unref();
+    } else {
+      exitNow();
+    }
+  };
+  const exitNow = () => {
+    removeTemporaries();
+    process.exit(EXIT.interrupted);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return main(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal });
+}

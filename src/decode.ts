@@ -1,0 +1,85 @@
+/** Reads an image with sharp into the pipeline's Image, orientation applied, with the metadata to carry over. */
+import { stat } from 'node:fs/promises';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { InputError } from './errors.js';
+import { messages } from './messages.js';
+import type { Image, ImageMetadata } from './image.js';
+import { pixelsFrom } from './sharp-raw.js';
+
+export interface Header {
+  format: string;
+  /** Size after EXIF orientation is applied. */
+  width: number;
+  height: number;
+}
+
+export interface Decoded {
+  image: Image;
+  metadata: ImageMetadata;
+  format: string;
+}
+
+function firstLine(error: unknown): string {
+  return String(error instanceof Error ? error.message : error).split('\n')[0]!.replace(/^Input (file|buffer) /, '');
+}
+
+/** Reads only the header: cheap enough to check sizes and limits before any pixels are decoded. */
+export async function readHeader(path: string): Promise<Header> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch (error) {
+    throw new InputError(messages.unreadable(path, (error as NodeJS.ErrnoException).code ?? firstLine(error)));
+  }
+  if (size === 0) throw new InputError(messages.emptyFile(path));
+  let metadata: Metadata;
+  try {
+    metadata = await sharp(path, { limitInputPixels: false }).metadata();
+  } catch (error) {
+    const detail = firstLine(error);
+    if (/unsupported image format/i.test(detail)) throw new InputError(messages.unsupportedInput(path, 'unknown format'));
+    if (/EACCES|permission/i.test(detail)) throw new InputError(messages.unreadable(path, 'permission denied'));
+    throw new InputError(messages.corruptInput(path, detail));
+  }
+  const { width, height } = metadata.autoOrient ?? metadata;
+  if (!width || !height) throw new InputError(messages.corruptInput(path, 'no image size in header'));
+  return { format: metadata.format ?? 'unknown', width, height };
+}
+
+/**
+ * Decodes to 8- or 16-bit samples in the file's own colour space (no ICC conversion: the profile is re-attached
+ * on output), one channel for grey, with alpha when present. CMYK is converted to sRGB, as no output keeps it.
+ */
+export async function decode(path: string, maxPixels: number): Promise<Decoded> {
+  const input = sharp(path, { limitInputPixels: maxPixels, failOn: 'error', animated: false });
+  let meta: Metadata;
+  try {
+    meta = await input.metadata();
+  } catch (error) {
+    throw new InputError(messages.corruptInput(path, firstLine(error)));
+  }
+  const cmyk = meta.space === 'cmyk';
+  const grey = meta.channels !== undefined && meta.channels <= 2 && !meta.isPalette;
+  const deep = meta.depth === 'ushort' || meta.depth === 'short' || (meta.bitsPerSample ?? 8) > 8;
+  const pipeline = input.autoOrient();
+  if (!cmyk) pipeline.keepIccProfile();
+  pipeline.toColourspace(grey ? (deep ? 'grey16' : 'b-w') : deep ? 'rgb16' : 'srgb');
+  let decoded: { data: Buffer; info: OutputInfo };
+  try {
+    decoded = await pipeline.raw({ depth: deep ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw new InputError(messages.corruptInput(path, firstLine(error)));
+  }
+  const { data, info } = decoded;
+  const depth = deep ? 16 : 8;
+  return {
+    image: { data: pixelsFrom(data, depth), width: info.width, height: info.height, channels: info.channels as Image['channels'], depth },
+    metadata: {
+      icc: cmyk ? undefined : meta.icc,
+      exif: meta.exif,
+      xmp: meta.xmp,
+      density: meta.density,
+    },
+    format: meta.format ?? 'png',
+  };
+}

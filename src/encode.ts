@@ -1,0 +1,96 @@
+/** Encodes the final Image with sharp, re-attaching the input's ICC profile, EXIF and XMP unless stripped. */
+import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp, { type Sharp } from 'sharp';
+import { hasAlpha, type Image, type ImageMetadata } from './image.js';
+import { bytesOf, sharpFrom } from './sharp-raw.js';
+
+export const FORMATS = ['png', 'jpeg', 'webp', 'avif', 'tiff'] as const;
+export type Format = (typeof FORMATS)[number];
+
+/** Largest width or height each encoder can write. */
+export const MAX_SIDE: Record<Format, number> = { png: 2 ** 31 - 1, jpeg: 65535, webp: 16383, avif: 16384, tiff: 2 ** 31 - 1 };
+
+/** The usual file extension for each format. */
+export const EXTENSION: Record<Format, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', avif: '.avif', tiff: '.tif' };
+
+/** Formats sharp reads that map onto an output format; anything else (gif, svg, heif) is written as png. */
+export function outputFormatFor(inputFormat: string): Format {
+  if (inputFormat === 'jpg') return 'jpeg';
+  if (inputFormat === 'heif') return 'png';
+  return (FORMATS as readonly string[]).includes(inputFormat) ? (inputFormat as Format) : 'png';
+}
+
+export interface EncodeOptions {
+  format: Format;
+  /** 1-100 for the lossy encoders; undefined keeps each encoder's default. */
+  quality?: number;
+  /** Undefined when metadata is stripped. */
+  metadata?: ImageMetadata;
+}
+
+const INTERPRETATION = { 'b-w': 1, srgb: 22, rgb16: 26, grey16: 27 } as const;
+
+function vipsField(type: string, name: string, value: string): string {
+  return `    <field type="${type}" name="${name}">${value}</field>\n`;
+}
+
+/**
+ * libvips' native .v file: raw pixels plus metadata blobs. Loading one is the only way to hand sharp pixels
+ * together with an ICC profile and EXIF to keep *without* it colour-converting them, so the output keeps the
+ * input's colours and profile exactly.
+ */
+function vipsFile(image: Image, metadata: ImageMetadata): Buffer {
+  const header = Buffer.alloc(64);
+  header.set([0xb6, 0xa6, 0xf2, 0x08], 0);
+  header.writeInt32LE(image.width, 4);
+  header.writeInt32LE(image.height, 8);
+  header.writeInt32LE(image.channels, 12);
+  header.writeInt32LE(image.depth, 16);
+  header.writeInt32LE(image.depth === 16 ? 2 : 0, 20);
+  const grey = image.channels <= 2;
+  header.writeInt32LE(image.depth === 16 ? INTERPRETATION[grey ? 'grey16' : 'rgb16'] : INTERPRETATION[grey ? 'b-w' : 'srgb'], 28);
+  const pixelsPerMm = (metadata.density ?? 72) / 25.4;
+  header.writeFloatLE(pixelsPerMm, 32);
+  header.writeFloatLE(pixelsPerMm, 36);
+  let fields = '';
+  if (metadata.icc) fields += vipsField('VipsBlob', 'icc-profile-data', metadata.icc.toString('base64'));
+  if (metadata.exif) fields += vipsField('VipsBlob', 'exif-data', metadata.exif.toString('base64'));
+  if (metadata.xmp) fields += vipsField('VipsBlob', 'xmp-data', metadata.xmp.toString('base64'));
+  // Pixels were rotated upright on decode, so the kept EXIF must not rotate them again.
+  fields += vipsField('gint', 'orientation', '1');
+  const xml = `<?xml version="1.0"?>\n<root xmlns="http://www.vips.ecs.soton.ac.uk/vips/8.18.7">\n  <header>\n  </header>\n  <meta>\n${fields}  </meta>\n</root>\n`;
+  return Buffer.concat([header, bytesOf(image), Buffer.from(xml)]);
+}
+
+function withFormat(pipeline: Sharp, image: Image, { format, quality }: EncodeOptions): Sharp {
+  switch (format) {
+    case 'png':
+      return pipeline.png({ compressionLevel: 6 });
+    case 'jpeg':
+      // JPEG has no alpha: composite onto white rather than let transparent areas turn black.
+      return (hasAlpha(image) ? pipeline.flatten({ background: '#ffffff' }) : pipeline).jpeg({ quality: quality ?? 90, chromaSubsampling: '4:4:4' });
+    case 'webp':
+      return pipeline.webp({ quality: quality ?? 90 });
+    case 'avif':
+      return pipeline.avif({ quality: quality ?? 60 });
+    case 'tiff':
+      return pipeline.tiff({ compression: 'lzw', predictor: 'horizontal' });
+  }
+}
+
+export async function encode(image: Image, options: EncodeOptions): Promise<Buffer> {
+  const { metadata } = options;
+  if (!metadata || (!metadata.icc && !metadata.exif && !metadata.xmp && metadata.density === undefined)) {
+    return withFormat(sharpFrom(image), image, options).toBuffer();
+  }
+  const staging = join(tmpdir(), `upscale-${process.pid}-${randomBytes(6).toString('hex')}.v`);
+  try {
+    await writeFile(staging, vipsFile(image, metadata));
+    return await withFormat(sharp(staging, { limitInputPixels: false }).keepMetadata(), image, options).toBuffer();
+  } finally {
+    await rm(staging, { force: true });
+  }
+}

@@ -1,0 +1,65 @@
+/** Interleaved (HWC) pixels, 8 or 16 bits per sample; the only image type passed between stages. */
+export interface Image {
+  data: Uint8Array | Uint16Array;
+  width: number;
+  height: number;
+  channels: 1 | 2 | 3 | 4;
+  depth: 8 | 16;
+}
+
+/** Metadata carried from input to output (unless --strip-metadata). */
+export interface ImageMetadata {
+  icc?: Buffer;
+  exif?: Buffer;
+  xmp?: Buffer;
+  /** Pixels per inch, if the input declared it. */
+  density?: number;
+}
+
+export function maxSample(depth: Image['depth']): number {
+  return depth === 16 ? 65535 : 255;
+}
+
+export function allocateImage(width: number, height: number, channels: Image['channels'], depth: Image['depth']): Image {
+  const length = width * height * channels;
+  return { data: depth === 16 ? new Uint16Array(length) : new Uint8Array(length), width, height, channels, depth };
+}
+
+export function hasAlpha(image: Pick<Image, 'channels'>): boolean {
+  return image.channels === 2 || image.channels === 4;
+}
+
+/** Splits colour and alpha; the alpha plane is returned as a one-channel image. */
+export function splitAlpha(image: Image): { colour: Image; alpha: Image } {
+  const colourChannels = (image.channels - 1) as 1 | 3;
+  const colour = allocateImage(image.width, image.height, colourChannels, image.depth);
+  const alpha = allocateImage(image.width, image.height, 1, image.depth);
+  const pixels = image.width * image.height;
+  for (let p = 0; p < pixels; p++) {
+    const from = p * image.channels;
+    const to = p * colourChannels;
+    for (let c = 0; c < colourChannels; c++) colour.data[to + c] = image.data[from + c];
+    alpha.data[p] = image.data[from + colourChannels];
+  }
+  return { colour, alpha };
+}
+
+export function joinAlpha(colour: Image, alpha: Image): Image {
+  const channels = (colour.channels + 1) as 2 | 4;
+  const joined = allocateImage(colour.width, colour.height, channels, colour.depth);
+  const pixels = colour.width * colour.height;
+  for (let p = 0; p < pixels; p++) {
+    const to = p * channels;
+    const from = p * colour.channels;
+    for (let c = 0; c < colour.channels; c++) joined.data[to + c] = colour.data[from + c];
+    joined.data[to + colour.channels] = alpha.data[p];
+  }
+  return joined;
+}
+
+/** True when every alpha sample is fully opaque, so the plane can be rebuilt instead of upscaled. */
+export function isOpaque(alpha: Image): boolean {
+  const opaque = maxSample(alpha.depth);
+  for (let i = 0; i < alpha.data.length; i++) if (alpha.data[i] !== opaque) return false;
+  return true;
+}

@@ -1,0 +1,47 @@
+/**
+ * Every user-facing message, in one place so wording stays consistent and tests can pin it.
+ * Style follows sharp: `Expected <what> for <flag> but received <value>`.
+ */
+const quote = (value: unknown): string => (typeof value === 'string' ? `"${value}"` : String(value));
+
+export const messages = {
+  expected: (what: string, flag: string, value: unknown) => `Expected ${what} for ${flag} but received ${quote(value)}`,
+  expectedOneOf: (flag: string, allowed: readonly string[], value: unknown) =>
+    `Expected one of ${allowed.join(', ')} for ${flag} but received ${quote(value)}`,
+  unknownModel: (value: string, names: readonly string[]) =>
+    `Unknown model "${value}" for --model: expected one of ${names.join(', ')}, or a path to an .onnx file`,
+  conflictingFlags: (a: string, b: string) => `${a} and ${b} cannot be used together`,
+  noInputs: () => 'No inputs given: pass image files, folders or quoted globs, e.g. upscale "photos/**/*.jpg"',
+  nothingMatched: (input: string) => `${input}: matched no image files (supported: jpeg, png, webp, avif, tiff, gif, heif)`,
+  notFound: (input: string) => `${input}: no such file or directory`,
+  outputFileNeedsOneInput: (output: string, count: number) =>
+    `--output ${output} names a file but ${count} inputs were given: pass a folder to --output`,
+  outputIsInput: (input: string) =>
+    `${input}: the output path is the input itself; choose another --output or --format (inputs are never modified)`,
+  outputCollision: (output: string, first: string, second: string) =>
+    `${output}: both ${first} and ${second} would be written here; use separate --output folders or a different --format`,
+  outputExists: (output: string) => `${output}: output already exists; pass --overwrite to replace it or --skip-existing to keep it`,
+  unsupportedInput: (input: string, detail: string) =>
+    `${input}: not a supported image (${detail}); supported: jpeg, png, webp, avif, tiff, gif, heif`,
+  emptyFile: (input: string) => `${input}: file is empty`,
+  corruptInput: (input: string, detail: string) => `${input}: cannot decode image (${detail}); the file may be truncated or corrupt`,
+  tooManyPixels: (input: string, width: number, height: number, limit: number) =>
+    `${input}: ${width}x${height} is ${width * height} pixels, over the limit of ${limit}; raise it with --max-pixels if the image is genuine`,
+  outputTooLarge: (input: string, format: string, width: number, height: number, max: number) =>
+    `${input}: output ${width}x${height} exceeds ${format.toUpperCase()}'s limit of ${max} px per side; use --format png or tiff, or a smaller --scale`,
+  unexpected: (input: string, detail: string) => `${input}: failed (${detail})`,
+  cropOutside: (input: string, crop: string, width: number, height: number) =>
+    `${input}: --crop ${crop} lies outside the ${width}x${height} upscaled image`,
+  unreadable: (path: string, detail: string) => `${path}: cannot read (${detail})`,
+  unwritable: (path: string, detail: string) => `${path}: cannot write (${detail}); check the folder exists and is writable, and that the disk has space`,
+  modelNotOnnx: (path: string, detail: string) => `--model ${path}: not a loadable ONNX model (${detail})`,
+  modelBadInput: (path: string, shape: string) =>
+    `--model ${path}: expected one float32 input of shape [1,3,H,W] but the model takes ${shape}`,
+  modelBadScale: (path: string, scale: string) =>
+    `--model ${path}: output is not a whole-number multiple of the input (ratio ${scale})`,
+  modelRunFailed: (model: string, detail: string) => `Model ${model} failed: ${detail}`,
+  deviceUnavailable: (device: string, available: readonly string[]) =>
+    `--device ${device} is not available on this machine (onnxruntime-node offers ${available.join(', ')}); use --device cpu or auto`,
+  deviceChosen: (device: string, reason: string) => `upscale: using ${device} (${reason})`,
+  interrupted: () => 'Interrupted: finishing images in flight, press Ctrl-C again to stop at once',
+} as const;

@@ -1,0 +1,191 @@
+/**
+ * The one place options are checked. Everything downstream takes a ResolvedOptions and trusts it.
+ * Values may come as strings (from the command line) or typed (from library callers).
+ */
+import { availableParallelism } from 'node:os';
+import { BASELINE_SCALE, DEFAULT_MODEL, findModel, modelNames, type Model } from './catalog.js';
+import type { Crop, Edits, Resize } from './edit.js';
+import { FORMATS, type Format } from './encode.js';
+import { UsageError } from './errors.js';
+import { messages } from './messages.js';
+import { DEVICES, type Device } from './model.js';
+
+export interface UpscaleEvent {
+  type: 'start' | 'tile' | 'done';
+  input: string;
+  tilesDone?: number;
+  tilesTotal?: number;
+}
+
+/** What a caller may pass to `upscale()`; the CLI passes its flags through unchanged. */
+export interface UpscaleOptions {
+  /** A folder (the input tree is mirrored below it) or, with one input, a file. */
+  output?: string;
+  /** A shipped model name, a baseline (`nearest`, `bilinear`, `bicubic`) or a path to an `.onnx` file. */
+  model?: string;
+  /** Output scale, any number ≥ 1; default: the model's own. */
+  scale?: number | string;
+  /** Tile edge in input pixels; 0 = whole image in one run; default: the largest that fits `memory`. */
+  tile?: number | string;
+  /** Context added around each tile, in input pixels. */
+  tileOverlap?: number | string;
+  device?: Device | string;
+  /** Images in flight at once. */
+  concurrency?: number | string;
+  format?: Format | string;
+  quality?: number | string;
+  /** `left,top,width,height` in output pixels. */
+  crop?: Crop | string;
+  rotate?: number | string;
+  flip?: boolean;
+  flop?: boolean;
+  /** `WxH`, `Wx` or `xH`: fit inside, aspect kept. */
+  resize?: Resize | string;
+  overwrite?: boolean;
+  skipExisting?: boolean;
+  dryRun?: boolean;
+  stripMetadata?: boolean;
+  /** Largest input accepted, in pixels (decompression-bomb guard). */
+  maxPixels?: number | string;
+  /** Memory budget for tiles, in MiB; picks the default tile size. */
+  memory?: number | string;
+  onEvent?: (event: UpscaleEvent) => void;
+  /** One line when `device: 'auto'` picks a device. */
+  onNotice?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface ResolvedOptions {
+  output?: string;
+  model: Model;
+  scale?: number;
+  tile?: number;
+  tileOverlap?: number;
+  device: Device;
+  concurrency: number;
+  format?: Format;
+  quality?: number;
+  edits: Edits;
+  overwrite: boolean;
+  skipExisting: boolean;
+  dryRun: boolean;
+  stripMetadata: boolean;
+  maxPixels: number;
+  memory: number;
+  onEvent?: (event: UpscaleEvent) => void;
+  onNotice?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_MAX_PIXELS = 100_000_000;
+export const DEFAULT_MEMORY_MIB = 1024;
+
+type Raw = number | string | undefined;
+
+function parseNumber(value: Raw): number {
+  if (typeof value === 'number') return value;
+  if (typeof value !== 'string' || value.trim() === '') return NaN;
+  return Number(value);
+}
+
+export function integer(flag: string, value: Raw, min: number, max: number): number;
+export function integer(flag: string, value: Raw, min: number, max: number, optional: true): number | undefined;
+export function integer(flag: string, value: Raw, min: number, max: number, optional = false): number | undefined {
+  if (value === undefined && optional) return undefined;
+  const n = parseNumber(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(messages.expected(`integer between ${min} and ${max}`, flag, value));
+  return n;
+}
+
+function number(flag: string, value: Raw, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = parseNumber(value);
+  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(messages.expected(`number between ${min} and ${max}`, flag, value));
+  return n;
+}
+
+export function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value.toLowerCase())) {
+    throw new UsageError(messages.expectedOneOf(flag, allowed, value));
+  }
+  return value.toLowerCase() as T;
+}
+
+function parseCrop(value: Crop | string | undefined): Crop | undefined {
+  if (value === undefined) return undefined;
+  const parts = typeof value === 'string' ? value.split(',').map((p) => p.trim()) : [value.left, value.top, value.width, value.height];
+  const numbers = parts.map(parseNumber);
+  const valid =
+    numbers.length === 4 && numbers.every((n) => Number.isInteger(n) && n >= 0) && numbers[2]! > 0 && numbers[3]! > 0;
+  if (!valid) throw new UsageError(messages.expected('left,top,width,height as whole numbers (width and height > 0)', '--crop', typeof value === 'string' ? value : parts.join(',')));
+  const [left, top, width, height] = numbers as [number, number, number, number];
+  return { left, top, width, height };
+}
+
+function parseResize(value: Resize | string | undefined): Resize | undefined {
+  if (value === undefined) return undefined;
+  const fail = () => new UsageError(messages.expected('WxH, Wx or xH with whole numbers of pixels', '--resize', typeof value === 'string' ? value : `${value.width}x${value.height}`));
+  if (typeof value !== 'string') {
+    const ok = [value.width, value.height].every((n) => n === undefined || (Number.isInteger(n) && n > 0)) && (value.width ?? value.height) !== undefined;
+    if (!ok) throw fail();
+    return value;
+  }
+  const match = /^\s*(\d*)\s*[xX×]\s*(\d*)\s*$/.exec(value);
+  if (!match || (match[1] === '' && match[2] === '')) throw fail();
+  const width = match[1] ? Number(match[1]) : undefined;
+  const height = match[2] ? Number(match[2]) : undefined;
+  if (width === 0 || height === 0) throw fail();
+  return { width, height };
+}
+
+export function resolveOptions(options: UpscaleOptions = {}): ResolvedOptions {
+  const modelName = options.model ?? DEFAULT_MODEL;
+  const model = findModel(modelName);
+  if (!model) throw new UsageError(messages.unknownModel(modelName, modelNames()));
+  if (options.overwrite && options.skipExisting) throw new UsageError(messages.conflictingFlags('--overwrite', '--skip-existing'));
+  // 0 (whole image) is documented separately from the real range.
+  const tile = options.tile === undefined ? undefined : parseNumber(options.tile) === 0 ? 0 : integer('--tile', options.tile, 16, 4096);
+  return {
+    output: options.output,
+    model,
+    scale: number('--scale', options.scale, 1, 16),
+    tile,
+    tileOverlap: integer('--tile-overlap', options.tileOverlap, 0, 512, true),
+    device: options.device === undefined ? 'auto' : oneOf('--device', options.device, DEVICES),
+    concurrency: integer('--concurrency', options.concurrency, 1, 64, true) ?? defaultConcurrency(model),
+    format: options.format === undefined ? undefined : normaliseFormat(options.format),
+    quality: integer('--quality', options.quality, 1, 100, true),
+    edits: {
+      crop: parseCrop(options.crop),
+      rotate: number('--rotate', options.rotate, -360, 360),
+      flip: options.flip ?? false,
+      flop: options.flop ?? false,
+      resize: parseResize(options.resize),
+    },
+    overwrite: options.overwrite ?? false,
+    skipExisting: options.skipExisting ?? false,
+    dryRun: options.dryRun ?? false,
+    stripMetadata: options.stripMetadata ?? false,
+    maxPixels: integer('--max-pixels', options.maxPixels, 1, Number.MAX_SAFE_INTEGER, true) ?? DEFAULT_MAX_PIXELS,
+    memory: integer('--memory', options.memory, 64, 1_048_576, true) ?? DEFAULT_MEMORY_MIB,
+    onEvent: options.onEvent,
+    onNotice: options.onNotice,
+    signal: options.signal,
+  };
+}
+
+function normaliseFormat(value: string): Format {
+  return oneOf('--format', value.toLowerCase() === 'jpg' ? 'jpeg' : value.toLowerCase() === 'tif' ? 'tiff' : value, FORMATS);
+}
+
+/**
+ * A network uses every core for one image at a time, so two images in flight let one decode and encode while
+ * the other runs; the baselines are single-threaded JavaScript, so one image per core.
+ */
+function defaultConcurrency(model: Model): number {
+  return model.kind === 'network' ? 2 : Math.max(1, availableParallelism());
+}
+
+export function defaultScale(model: Model): number {
+  return model.kind === 'baseline' ? BASELINE_SCALE : (model.scale ?? 4);
+}

@@ -1,0 +1,83 @@
+/** Decides where each input's output goes, and refuses plans that would clobber an input or collide. */
+import { existsSync, statSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import type { Source } from './discover.js';
+import { EXTENSION, outputFormatFor, type Format } from './encode.js';
+import { UsageError } from './errors.js';
+import { messages } from './messages.js';
+
+export interface PlannedFile extends Source {
+  output: string;
+  format: Format;
+}
+
+const FORMAT_OF_EXTENSION: Record<string, Format> = {
+  '.png': 'png',
+  '.jpg': 'jpeg',
+  '.jpeg': 'jpeg',
+  '.jpe': 'jpeg',
+  '.webp': 'webp',
+  '.avif': 'avif',
+  '.tif': 'tiff',
+  '.tiff': 'tiff',
+};
+
+/** `-o` names a file when it has an image extension and is not an existing folder. */
+function outputFileFormat(output: string | undefined): Format | undefined {
+  if (output === undefined || output.endsWith('/') || (existsSync(output) && statSync(output).isDirectory())) return undefined;
+  return FORMAT_OF_EXTENSION[extname(output).toLowerCase()];
+}
+
+function inputFormatGuess(input: string): Format {
+  return outputFormatFor(FORMAT_OF_EXTENSION[extname(input).toLowerCase()] ?? 'png');
+}
+
+/** Keeps the input's own extension spelling when the format is unchanged (photo.JPEG stays .JPEG). */
+function extensionFor(input: string, format: Format): string {
+  const own = extname(input);
+  return FORMAT_OF_EXTENSION[own.toLowerCase()] === format ? own : EXTENSION[format];
+}
+
+function scaleLabel(scale: number): string {
+  return `x${Number(scale.toFixed(3))}`;
+}
+
+export interface PlanOptions {
+  output?: string;
+  format?: Format;
+  scale: number;
+}
+
+export async function planOutputs(sources: readonly Source[], options: PlanOptions): Promise<PlannedFile[]> {
+  const fileFormat = outputFileFormat(options.output);
+  if (fileFormat && sources.length > 1) throw new UsageError(messages.outputFileNeedsOneInput(options.output!, sources.length));
+  const planned = sources.map((source): PlannedFile => {
+    const stem = basename(source.relative, extname(source.relative));
+    if (fileFormat) return { ...source, output: options.output!, format: options.format ?? fileFormat };
+    const format = options.format ?? inputFormatGuess(source.input);
+    const name = options.output === undefined ? `${stem}-${scaleLabel(options.scale)}` : stem;
+    const folder = options.output === undefined ? dirname(source.input) : join(options.output, dirname(source.relative));
+    return { ...source, output: join(folder, name + extensionFor(source.input, format)), format };
+  });
+  const inputs = new Map<string, string>();
+  for (const file of planned) inputs.set(await canonical(file.input), file.input);
+  const outputs = new Map<string, string>();
+  for (const file of planned) {
+    const target = await canonical(file.output);
+    if (inputs.has(target)) throw new UsageError(messages.outputIsInput(inputs.get(target)!));
+    const earlier = outputs.get(target);
+    if (earlier !== undefined) throw new UsageError(messages.outputCollision(file.output, earlier, file.input));
+    outputs.set(target, file.input);
+  }
+  return planned;
+}
+
+/** Resolves symbolic links and `..` so two spellings of one file compare equal, also for files not yet written. */
+async function canonical(path: string): Promise<string> {
+  const absolute = resolve(path);
+  const real = await realpath(absolute).catch(() => undefined);
+  if (real) return real;
+  const folder = await realpath(dirname(absolute)).catch(() => dirname(absolute));
+  return join(folder, basename(absolute));
+}

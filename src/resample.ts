@@ -1,0 +1,86 @@
+/**
+ * The classic baselines, pixel-centre aligned (x_in = (x_out + 0.5) · in/out − 0.5) with clamped edges, as in
+ * PIL and Matlab's imresize. sharp is not used here: its enlarging kernels sample a quarter pixel off that grid.
+ */
+import { allocateImage, maxSample, type Image } from './image.js';
+
+export type Interpolation = 'nearest' | 'bilinear' | 'bicubic';
+
+interface Taps {
+  count: number;
+  index: Int32Array;
+  weight: Float32Array;
+}
+
+/** Keys' cubic convolution kernel with a = -0.5 (Catmull-Rom). */
+function keys(x: number): number {
+  const a = -0.5;
+  const t = Math.abs(x);
+  if (t <= 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
+  if (t < 2) return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
+  return 0;
+}
+
+function taps(inLength: number, outLength: number, method: Interpolation): Taps {
+  const ratio = inLength / outLength;
+  const count = method === 'nearest' ? 1 : method === 'bilinear' ? 2 : 4;
+  const index = new Int32Array(outLength * count);
+  const weight = new Float32Array(outLength * count);
+  const clampIndex = (i: number) => Math.min(Math.max(i, 0), inLength - 1);
+  for (let o = 0; o < outLength; o++) {
+    const at = o * count;
+    if (method === 'nearest') {
+      index[at] = clampIndex(Math.floor((o + 0.5) * ratio));
+      weight[at] = 1;
+      continue;
+    }
+    const centre = (o + 0.5) * ratio - 0.5;
+    const first = Math.floor(centre) - (count / 2 - 1);
+    let sum = 0;
+    for (let k = 0; k < count; k++) {
+      const distance = centre - (first + k);
+      const w = method === 'bilinear' ? Math.max(0, 1 - Math.abs(distance)) : keys(distance);
+      index[at + k] = clampIndex(first + k);
+      weight[at + k] = w;
+      sum += w;
+    }
+    for (let k = 0; k < count; k++) weight[at + k]! /= sum;
+  }
+  return { count, index, weight };
+}
+
+/** Resamples to exactly width × height; separable, horizontal pass first. */
+export function resample(image: Image, width: number, height: number, method: Interpolation): Image {
+  const { channels } = image;
+  const horizontal = taps(image.width, width, method);
+  const vertical = taps(image.height, height, method);
+  const peak = maxSample(image.depth);
+  const wide = new Float32Array(width * image.height * channels);
+  for (let y = 0; y < image.height; y++) {
+    const rowIn = y * image.width;
+    const rowOut = y * width;
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < channels; c++) {
+        let sum = 0;
+        for (let k = 0; k < horizontal.count; k++) {
+          const t = x * horizontal.count + k;
+          sum += horizontal.weight[t]! * image.data[(rowIn + horizontal.index[t]!) * channels + c]!;
+        }
+        wide[(rowOut + x) * channels + c] = sum;
+      }
+    }
+  }
+  const output = allocateImage(width, height, channels, image.depth);
+  const rowLength = width * channels;
+  for (let y = 0; y < height; y++) {
+    for (let i = 0; i < rowLength; i++) {
+      let sum = 0;
+      for (let k = 0; k < vertical.count; k++) {
+        const t = y * vertical.count + k;
+        sum += vertical.weight[t]! * wide[vertical.index[t]! * rowLength + i]!;
+      }
+      output.data[y * rowLength + i] = Math.min(peak, Math.max(0, Math.round(sum)));
+    }
+  }
+  return output;
+}

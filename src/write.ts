@@ -1,0 +1,55 @@
+/** Atomic output: bytes go to a temporary file beside the target and are renamed into place when complete. */
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { InputError } from './errors.js';
+import { messages } from './messages.js';
+
+/** Temporary files being written right now, so an interrupt can remove them. */
+const temporaries = new Set<string>();
+
+export function removeTemporaries(): void {
+  for (const path of temporaries) rmSync(path, { force: true });
+  temporaries.clear();
+}
+
+function describe(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC') return 'disk full';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EROFS') return 'read-only file system';
+  return code ?? String(error);
+}
+
+/**
+ * Writes `bytes` to `target` atomically. Without `overwrite`, an existing target is never replaced, even one that
+ * appeared while we worked: the final step is a hard link, which fails if the name is taken.
+ */
+export async function writeAtomically(target: string, bytes: Uint8Array, overwrite: boolean): Promise<void> {
+  const folder = dirname(target);
+  const temporary = join(folder, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await mkdir(folder, { recursive: true });
+    temporaries.add(temporary);
+    await writeFile(temporary, bytes, { flag: 'wx' });
+    if (overwrite) {
+      await rename(temporary, target);
+    } else {
+      try {
+        await link(temporary, target);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new InputError(messages.outputExists(target));
+        // File systems without hard links (FAT, some network shares): rename, having checked just before.
+        if ((error as NodeJS.ErrnoException).code !== 'EPERM' && (error as NodeJS.ErrnoException).code !== 'ENOTSUP') throw error;
+        await rename(temporary, target);
+      }
+    }
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw new InputError(messages.unwritable(target, describe(error)));
+  } finally {
+    await rm(temporary, { force: true }).catch(() => undefined);
+    temporaries.delete(temporary);
+  }
+}
