@@ -532,8 +532,24 @@ export interface GraphAnalysis {
 }
 
 /**
+ * Channel count of the network input: the Input layer's `2=c` when given, else what the first
+ * convolution reading the input (directly or through Split) expects, else 3.
+ */
+function inferInputChannels(g: NcnnGraph): number {
+  const inputLayer = g.layers.find((l) => l.type === 'Input');
+  const c = inputLayer?.params.get(2);
+  if (typeof c === 'number' && c > 0) return c;
+  const aliases = new Set([g.input]);
+  for (const l of g.layers) {
+    if (l.type === 'Split' && aliases.has(l.inputs[0]!)) for (const o of l.outputs) aliases.add(o);
+    if (l.type === 'Convolution' && aliases.has(l.inputs[0]!)) return l.numInput * l.group;
+  }
+  return 3;
+}
+
+/**
  * Propagate channels, spatial scale and receptive-field radius through the graph.
- * Input channels are taken from the first convolution that reads the input (3 if none).
+ * Throws on inconsistent channel counts or spatial scales.
  */
 export function analyzeGraph(g: NcnnGraph): GraphAnalysis {
   const blobs = new Map<string, BlobInfo>();
@@ -542,8 +558,7 @@ export function analyzeGraph(g: NcnnGraph): GraphAnalysis {
     if (!info) throw new Error(`${g.paramFile}: layer ${l.name}: unknown blob ${b}`);
     return info;
   };
-  const firstConv = g.layers.find((l): l is ConvolutionLayer => l.type === 'Convolution');
-  const inputChannels = firstConv ? firstConv.numInput : 3;
+  const inputChannels = inferInputChannels(g);
   let parameters = 0;
   let macs = 0;
   let hasConcat = false;

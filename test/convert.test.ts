@@ -1,0 +1,558 @@
+/**
+ * Converter unit tests on tiny hand-built ncnn graphs: each op is converted to ONNX, run with
+ * onnxruntime-node and compared with a straightforward reference written here in plain TS.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyzeGraph, loadNcnn, type NcnnGraph } from '../src/convert/ncnn.js';
+import { decodeOnnx, ncnnToOnnx } from '../src/convert/onnx.js';
+
+// ---------------------------------------------------------------------------------------------
+// Reference tensors and ops (CHW, batch 1, float64)
+
+interface T3 {
+  c: number;
+  h: number;
+  w: number;
+  d: Float64Array;
+}
+const t3 = (c: number, h: number, w: number, d = new Float64Array(c * h * w)): T3 => ({ c, h, w, d });
+const at = (x: T3, c: number, y: number, xx: number): number => x.d[(c * x.h + y) * x.w + xx]!;
+
+function conv(
+  x: T3,
+  weight: number[],
+  bias: number[] | undefined,
+  cout: number,
+  k: number,
+  { pad = (k - 1) / 2, dil = 1 }: { pad?: number; dil?: number } = {},
+): T3 {
+  const oh = x.h + 2 * pad - dil * (k - 1);
+  const ow = x.w + 2 * pad - dil * (k - 1);
+  const out = t3(cout, oh, ow);
+  for (let o = 0; o < cout; o++)
+    for (let y = 0; y < oh; y++)
+      for (let xx = 0; xx < ow; xx++) {
+        let s = bias ? bias[o]! : 0;
+        for (let i = 0; i < x.c; i++)
+          for (let ky = 0; ky < k; ky++)
+            for (let kx = 0; kx < k; kx++) {
+              const sy = y - pad + ky * dil;
+              const sx = xx - pad + kx * dil;
+              if (sy < 0 || sx < 0 || sy >= x.h || sx >= x.w) continue;
+              s += weight[((o * x.c + i) * k + ky) * k + kx]! * at(x, i, sy, sx);
+            }
+        out.d[(o * oh + y) * ow + xx] = s;
+      }
+  return out;
+}
+const map = (x: T3, f: (v: number, c: number) => number): T3 => {
+  const out = t3(x.c, x.h, x.w);
+  const n = x.h * x.w;
+  for (let i = 0; i < x.d.length; i++) out.d[i] = f(x.d[i]!, Math.floor(i / n));
+  return out;
+};
+const relu = (x: T3) => map(x, (v) => Math.max(0, v));
+const leaky = (x: T3, a: number) => map(x, (v) => (v >= 0 ? v : a * v));
+const prelu = (x: T3, s: number[]) => map(x, (v, c) => (v >= 0 ? v : s[s.length === 1 ? 0 : c]! * v));
+function pixelShuffle(x: T3, r: number): T3 {
+  const out = t3(x.c / (r * r), x.h * r, x.w * r);
+  for (let c = 0; c < out.c; c++)
+    for (let y = 0; y < out.h; y++)
+      for (let xx = 0; xx < out.w; xx++)
+        out.d[(c * out.h + y) * out.w + xx] = at(x, c * r * r + (y % r) * r + (xx % r), Math.floor(y / r), Math.floor(xx / r));
+  return out;
+}
+function nearest(x: T3, s: number): T3 {
+  const out = t3(x.c, Math.floor(x.h * s), Math.floor(x.w * s));
+  for (let c = 0; c < out.c; c++)
+    for (let y = 0; y < out.h; y++)
+      for (let xx = 0; xx < out.w; xx++)
+        out.d[(c * out.h + y) * out.w + xx] = at(x, c, Math.min(x.h - 1, Math.floor(y / s)), Math.min(x.w - 1, Math.floor(xx / s)));
+  return out;
+}
+/** Separable resampling along one axis with half-pixel centres and clamped (replicated) edges. */
+function resample1d(x: T3, s: number, axis: 'h' | 'w', taps: (t: number) => Array<[number, number]>): T3 {
+  const oh = axis === 'h' ? Math.floor(x.h * s) : x.h;
+  const ow = axis === 'w' ? Math.floor(x.w * s) : x.w;
+  const len = axis === 'h' ? x.h : x.w;
+  const out = t3(x.c, oh, ow);
+  for (let c = 0; c < x.c; c++)
+    for (let y = 0; y < oh; y++)
+      for (let xx = 0; xx < ow; xx++) {
+        const o = axis === 'h' ? y : xx;
+        const src = (o + 0.5) / s - 0.5;
+        const i0 = Math.floor(src);
+        let v = 0;
+        for (const [di, wgt] of taps(src - i0)) {
+          const i = Math.min(len - 1, Math.max(0, i0 + di));
+          v += wgt * (axis === 'h' ? at(x, c, i, xx) : at(x, c, y, i));
+        }
+        out.d[(c * oh + y) * ow + xx] = v;
+      }
+  return out;
+}
+const A = -0.75;
+const cubicW = (t: number): number => {
+  const a = Math.abs(t);
+  if (a <= 1) return (A + 2) * a ** 3 - (A + 3) * a ** 2 + 1;
+  if (a < 2) return A * a ** 3 - 5 * A * a ** 2 + 8 * A * a - 4 * A;
+  return 0;
+};
+const cubicTaps = (t: number): Array<[number, number]> => [
+  [-1, cubicW(t + 1)],
+  [0, cubicW(t)],
+  [1, cubicW(1 - t)],
+  [2, cubicW(2 - t)],
+];
+const linearTaps = (t: number): Array<[number, number]> => [
+  [0, 1 - t],
+  [1, t],
+];
+const bicubic = (x: T3, s: number) => resample1d(resample1d(x, s, 'h', cubicTaps), s, 'w', cubicTaps);
+const bilinear = (x: T3, s: number) => resample1d(resample1d(x, s, 'h', linearTaps), s, 'w', linearTaps);
+const add = (...xs: Array<[T3, number]>): T3 => {
+  const out = t3(xs[0]![0].c, xs[0]![0].h, xs[0]![0].w);
+  for (const [x, k] of xs) for (let i = 0; i < out.d.length; i++) out.d[i] = out.d[i]! + k * x.d[i]!;
+  return out;
+};
+const concat = (...xs: T3[]): T3 => {
+  const d = new Float64Array(xs.reduce((s, x) => s + x.d.length, 0));
+  let off = 0;
+  for (const x of xs) {
+    d.set(x.d, off);
+    off += x.d.length;
+  }
+  return t3(xs.reduce((s, x) => s + x.c, 0), xs[0]!.h, xs[0]!.w, d);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Deterministic data: values k/64 with |k| ≤ 64 are exact in float16 and float32.
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+const rand = rng(12345);
+const weights = (n: number): number[] => Array.from({ length: n }, () => Math.round((rand() * 2 - 1) * 40) / 64);
+const image = (c: number, h: number, w: number): T3 => t3(c, h, w, Float64Array.from({ length: c * h * w }, () => rand()));
+
+/** float → binary16 bits, for values exactly representable as normal float16 numbers or zero. */
+function exactHalf(v: number): number {
+  if (v === 0) return 0;
+  const sign = v < 0 ? 0x8000 : 0;
+  const a = Math.abs(v);
+  const e = Math.floor(Math.log2(a));
+  const mant = (a / 2 ** e - 1) * 1024;
+  if (!Number.isInteger(mant) || e < -14 || e > 15) throw new Error(`${v} is not exact in float16`);
+  return sign | ((e + 15) << 10) | mant;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ncnn writer
+
+class NcnnWriter {
+  private readonly lines: string[] = [];
+  private readonly blobs = new Set<string>();
+  private readonly chunks: Uint8Array[] = [];
+
+  layer(type: string, name: string, ins: string[], outs: string[], params = ''): this {
+    this.lines.push(`${type.padEnd(16)} ${name.padEnd(16)} ${ins.length} ${outs.length} ${[...ins, ...outs].join(' ')} ${params}`.trimEnd());
+    outs.forEach((b) => this.blobs.add(b));
+    return this;
+  }
+  raw32(values: number[]): this {
+    const b = new Uint8Array(values.length * 4);
+    const v = new DataView(b.buffer);
+    values.forEach((x, i) => v.setFloat32(4 * i, x, true));
+    this.chunks.push(b);
+    return this;
+  }
+  /** weight blob: 4-byte tag then data; fp16 data is padded to a multiple of 4 bytes */
+  tagged(values: number[], format: 'fp16' | 'fp32'): this {
+    if (format === 'fp32') {
+      this.chunks.push(new Uint8Array(4));
+      return this.raw32(values);
+    }
+    const b = new Uint8Array(4 + Math.ceil((values.length * 2) / 4) * 4);
+    const v = new DataView(b.buffer);
+    v.setUint32(0, 0x01306b47, true);
+    values.forEach((x, i) => v.setUint16(4 + 2 * i, exactHalf(x), true));
+    this.chunks.push(b);
+    return this;
+  }
+  /** Convolution layer plus its weights. */
+  conv(
+    name: string,
+    input: string,
+    output: string,
+    p: { cout: number; cin: number; k: number; w: number[]; b?: number[]; act?: string; dil?: number; pad?: number; fmt?: 'fp16' | 'fp32' },
+  ): this {
+    const pad = p.pad ?? ((p.k - 1) / 2) * (p.dil ?? 1);
+    const params = [`0=${p.cout}`, `1=${p.k}`, ...(p.dil ? [`2=${p.dil}`] : []), `4=${pad}`, `5=${p.b ? 1 : 0}`, `6=${p.w.length}`];
+    if (p.act) params.push(p.act);
+    this.layer('Convolution', name, [input], [output], params.join(' '));
+    this.tagged(p.w, p.fmt ?? 'fp16');
+    if (p.b) this.raw32(p.b);
+    return this;
+  }
+  param(): string {
+    return `7767517\n${this.lines.length} ${this.blobs.size}\n${this.lines.join('\n')}\n`;
+  }
+  bin(): Uint8Array {
+    const out = new Uint8Array(this.chunks.reduce((s, c) => s + c.length, 0));
+    let off = 0;
+    for (const c of this.chunks) {
+      out.set(c, off);
+      off += c.length;
+    }
+    return out;
+  }
+}
+
+let dir: string;
+let fileCounter = 0;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ncnn-test-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function write(param: string, bin: Uint8Array): Promise<{ param: string; bin: string }> {
+  const base = join(dir, `m${fileCounter++}`);
+  await writeFile(`${base}.param`, param);
+  await writeFile(`${base}.bin`, bin);
+  return { param: `${base}.param`, bin: `${base}.bin` };
+}
+
+async function load(w: NcnnWriter): Promise<NcnnGraph> {
+  const f = await write(w.param(), w.bin());
+  return loadNcnn(f.param, f.bin);
+}
+
+async function runOnnx(bytes: Uint8Array, x: T3): Promise<T3> {
+  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all' });
+  const out = (await session.run({ input: new ort.Tensor('float32', Float32Array.from(x.d), [1, x.c, x.h, x.w]) })).output!;
+  await session.release();
+  const [, c, h, w] = out.dims as number[];
+  return t3(c!, h!, w!, Float64Array.from(out.data as Float32Array));
+}
+
+/** Convert, run, and compare with the reference. */
+async function check(w: NcnnWriter, x: T3, expected: T3, tol = 2e-5): Promise<NcnnGraph> {
+  const g = await load(w);
+  const got = await runOnnx(ncnnToOnnx(g), x);
+  expect([got.c, got.h, got.w]).toEqual([expected.c, expected.h, expected.w]);
+  let maxErr = 0;
+  for (let i = 0; i < got.d.length; i++) maxErr = Math.max(maxErr, Math.abs(got.d[i]! - expected.d[i]!));
+  expect(maxErr).toBeLessThan(tol);
+  return g;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('ncnn → ONNX, op by op against a plain-TS reference', () => {
+  for (const fmt of ['fp16', 'fp32'] as const) {
+    it(`Convolution 3×3 + bias + ReLU, ${fmt} weights (odd weight count)`, async () => {
+      const x = image(1, 5, 6);
+      const wt = weights(3 * 1 * 9); // 27 values: fp16 blob needs 2 bytes of padding
+      const b = weights(3);
+      const w = new NcnnWriter().layer('Input', 'in', [], ['data']).conv('c1', 'data', 'out', { cout: 3, cin: 1, k: 3, w: wt, b, act: '9=1', fmt });
+      const g = await check(w, x, relu(conv(x, wt, b, 3, 3)));
+      const c = g.layers[1]!;
+      expect(c.type === 'Convolution' && c.weight.float16 !== undefined).toBe(fmt === 'fp16');
+    });
+
+    it(`Convolution dilated, no bias, LeakyReLU 0.2, ${fmt} weights`, async () => {
+      const x = image(2, 7, 6);
+      const wt = weights(4 * 2 * 9);
+      const w = new NcnnWriter()
+        .layer('Input', 'in', [], ['data'])
+        .conv('c1', 'data', 'out', { cout: 4, cin: 2, k: 3, w: wt, dil: 2, act: '9=2 -23310=1,2.000000e-01', fmt });
+      await check(w, x, leaky(conv(x, wt, undefined, 4, 3, { pad: 2, dil: 2 }), 0.2));
+    });
+  }
+
+  it('Convolution 1×1 without padding and 5×5 with padding 2', async () => {
+    const x = image(3, 6, 5);
+    const w1 = weights(4 * 3);
+    const w5 = weights(2 * 4 * 25);
+    const b5 = weights(2);
+    const w = new NcnnWriter()
+      .layer('Input', 'in', [], ['data'])
+      .conv('c1', 'data', 'a', { cout: 4, cin: 3, k: 1, w: w1 })
+      .conv('c5', 'a', 'out', { cout: 2, cin: 4, k: 5, w: w5, b: b5 });
+    await check(w, x, conv(conv(x, w1, undefined, 4, 1), w5, b5, 2, 5));
+  });
+
+  it('PReLU with per-channel and shared slopes', async () => {
+    const x = map(image(3, 4, 5), (v) => v - 0.5);
+    const s3 = [0.25, -0.5, 0.125];
+    const w = new NcnnWriter()
+      .layer('Input', 'in', [], ['data'], '2=3')
+      .layer('PReLU', 'p1', ['data'], ['a'], '0=3')
+      .raw32(s3)
+      .layer('PReLU', 'p2', ['a'], ['out'], '0=1')
+      .raw32([0.5]);
+    await check(w, x, prelu(prelu(x, s3), [0.5]));
+  });
+
+  it('PixelShuffle ×2 (ONNX DepthToSpace CRD)', async () => {
+    const x = image(8, 3, 4);
+    const w = new NcnnWriter().layer('Input', 'in', [], ['data'], '2=8').layer('PixelShuffle', 'ps', ['data'], ['out'], '0=2');
+    const g = await check(w, x, pixelShuffle(x, 2));
+    expect(analyzeGraph(g).scale).toBe(2);
+  });
+
+  it('Interp nearest ×4 (asymmetric, floor)', async () => {
+    const x = image(3, 3, 5);
+    const w = new NcnnWriter().layer('Input', 'in', [], ['data']).layer('Interp', 'up', ['data'], ['out'], '0=1 1=4.000000e+00 2=4.000000e+00');
+    await check(w, x, nearest(x, 4));
+  });
+
+  for (const s of [2, 0.5, 0.75]) {
+    it(`Interp bicubic ×${s} (A = -0.75, half-pixel, clamped edges)`, async () => {
+      const x = image(3, 8, 12);
+      const w = new NcnnWriter().layer('Input', 'in', [], ['data']).layer('Interp', 'rs', ['data'], ['out'], `0=3 1=${s} 2=${s}`);
+      await check(w, x, bicubic(x, s));
+    });
+  }
+
+  it('Interp bilinear ×2 (half-pixel)', async () => {
+    const x = image(3, 5, 4);
+    const w = new NcnnWriter().layer('Input', 'in', [], ['data']).layer('Interp', 'rs', ['data'], ['out'], '0=2 1=2.0 2=2.0');
+    await check(w, x, bilinear(x, 2));
+  });
+
+  it('Split + BinaryOp add', async () => {
+    const x = image(3, 4, 4);
+    const wt = weights(3 * 3 * 9);
+    const w = new NcnnWriter()
+      .layer('Input', 'in', [], ['data'])
+      .layer('Split', 'sp', ['data'], ['d0', 'd1'])
+      .conv('c1', 'd0', 'a', { cout: 3, cin: 3, k: 3, w: wt })
+      .layer('BinaryOp', 'add', ['a', 'd1'], ['out'], '0=0');
+    await check(w, x, add([conv(x, wt, undefined, 3, 3), 1], [x, 1]));
+  });
+
+  it('Eltwise sum with per-input coefficients (2 and 3 inputs), and without coefficients', async () => {
+    const x = image(2, 4, 3);
+    const wa = weights(2 * 2 * 9);
+    const wb = weights(2 * 2);
+    const w = new NcnnWriter()
+      .layer('Input', 'in', [], ['data'])
+      .layer('Split', 'sp', ['data'], ['d0', 'd1', 'd2', 'd3'])
+      .conv('ca', 'd0', 'a', { cout: 2, cin: 2, k: 3, w: wa })
+      .conv('cb', 'd1', 'b', { cout: 2, cin: 2, k: 1, w: wb })
+      .layer('Eltwise', 'e2', ['a', 'd2'], ['e'], '0=1 -23301=2,2.000000e-01,1.000000e+00')
+      .layer('Split', 'sp2', ['e'], ['e0', 'e1'])
+      .layer('Eltwise', 'e3', ['e0', 'b', 'd3'], ['f'], '0=1 -23301=3,5.000000e-01,1.0,-2.5')
+      .layer('Eltwise', 'e4', ['f', 'e1'], ['out'], '0=1');
+    const a = conv(x, wa, undefined, 2, 3);
+    const b = conv(x, wb, undefined, 2, 1);
+    const e = add([a, 0.2], [x, 1]);
+    const f = add([e, 0.5], [b, 1], [x, -2.5]);
+    const g = await check(w, x, add([f, 1], [e, 1]));
+    // coefficient 1 produces no Mul node
+    const nodes = (decodeOnnx(ncnnToOnnx(g)).graph as { node: Array<{ op_type: string }> }).node;
+    expect(nodes.filter((n) => n.op_type === 'Mul')).toHaveLength(3);
+  });
+
+  it('Concat along channels (dense-block style)', async () => {
+    const x = image(2, 5, 4);
+    const w1 = weights(3 * 2 * 9);
+    const w2 = weights(2 * 5 * 9);
+    const w = new NcnnWriter()
+      .layer('Input', 'in', [], ['data'])
+      .layer('Split', 'sp', ['data'], ['d0', 'd1'])
+      .conv('c1', 'd0', 'a', { cout: 3, cin: 2, k: 3, w: w1, act: '9=2 -23310=1,0.2' })
+      .layer('Concat', 'cat', ['d1', 'a'], ['cat'], '0=0')
+      .conv('c2', 'cat', 'out', { cout: 2, cin: 5, k: 3, w: w2 });
+    const a = leaky(conv(x, w1, undefined, 3, 3), 0.2);
+    const g = await check(w, x, conv(concat(x, a), w2, undefined, 2, 3));
+    expect(analyzeGraph(g).architecture).toBe('RRDBNet');
+  });
+});
+
+/** A miniature SRVGGNetCompact: conv+PReLU ×2, conv → 3·r², PixelShuffle r, + nearest-upsampled input. */
+function miniSrvgg(fmt: 'fp16' | 'fp32' = 'fp16') {
+  const r = 2;
+  const w0 = weights(4 * 3 * 9);
+  const b0 = weights(4);
+  const s0 = weights(4);
+  const w1 = weights(4 * 4 * 9);
+  const b1 = weights(4);
+  const s1 = weights(4);
+  const w2 = weights(12 * 4 * 9);
+  const b2 = weights(12);
+  const w = new NcnnWriter()
+    .layer('Input', 'input.1', [], ['data'])
+    .layer('Split', 'splitncnn_input0', ['data'], ['in0', 'in1'])
+    .conv('Conv_0', 'in1', '10', { cout: 4, cin: 3, k: 3, w: w0, b: b0, fmt })
+    .layer('PReLU', 'PRelu_1', ['10'], ['11'], '0=4')
+    .raw32(s0)
+    .conv('Conv_2', '11', '12', { cout: 4, cin: 4, k: 3, w: w1, b: b1, fmt })
+    .layer('PReLU', 'PRelu_3', ['12'], ['13'], '0=4')
+    .raw32(s1)
+    .conv('Conv_4', '13', '14', { cout: 12, cin: 4, k: 3, w: w2, b: b2, fmt })
+    .layer('PixelShuffle', 'DepthToSpace_5', ['14'], ['15'], `0=${r}`)
+    .layer('Interp', 'Resize_6', ['in0'], ['16'], `0=1 1=${r} 2=${r}`)
+    .layer('BinaryOp', 'Add_7', ['15', '16'], ['output'], '0=0');
+  const reference = (x: T3): T3 => {
+    const y = conv(prelu(conv(prelu(conv(x, w0, b0, 4, 3), s0), w1, b1, 4, 3), s1), w2, b2, 12, 3);
+    return add([pixelShuffle(y, r), 1], [nearest(x, r), 1]);
+  };
+  return { w, reference };
+}
+
+describe('whole graphs, analysis, ONNX structure', () => {
+  it('a miniature SRVGGNetCompact matches the reference and is analysed correctly', async () => {
+    const { w, reference } = miniSrvgg();
+    const x = image(3, 6, 7);
+    const g = await check(w, x, reference(x));
+    const a = analyzeGraph(g);
+    expect(a.architecture).toBe('SRVGGNetCompact');
+    expect(a.scale).toBe(2);
+    expect(a.inputChannels).toBe(3);
+    expect(a.outputChannels).toBe(3);
+    expect(a.parameters).toBe(4 * 27 + 4 + 4 + 4 * 36 + 4 + 4 + 12 * 36 + 12);
+    expect(a.macsPerPixel).toBe(4 * 27 + 4 * 36 + 12 * 36);
+    expect(a.receptiveFieldRadius).toBe(3);
+  });
+
+  it('receptive field and MACs track spatial scale (convs after upsampling count 1/s and s²)', async () => {
+    const w1 = weights(2 * 3 * 9);
+    const w2 = weights(2 * 2 * 9);
+    const w3 = weights(3 * 2 * 25);
+    const w = new NcnnWriter()
+      .layer('Input', 'in', [], ['data'])
+      .conv('c1', 'data', 'a', { cout: 2, cin: 3, k: 3, w: w1 }) // +1 at scale 1
+      .layer('Interp', 'up', ['a'], ['b'], '0=1 1=2.0 2=2.0')
+      .conv('c2', 'b', 'c', { cout: 2, cin: 2, k: 3, w: w2 }) // +1/2 at scale 2
+      .layer('Interp', 'up2', ['c'], ['d'], '0=1 1=2.0 2=2.0')
+      .conv('c3', 'd', 'e', { cout: 3, cin: 2, k: 5, w: w3 }) // +2/4 at scale 4
+      .layer('Interp', 'down', ['e'], ['out'], '0=3 1=0.75 2=0.75'); // bicubic: +2/4 at scale 4
+    const a = analyzeGraph(await load(w));
+    expect(a.scale).toBe(3);
+    expect(a.macsPerPixel).toBe(54 + 36 * 4 + 150 * 16);
+    expect(a.receptiveFieldRadius).toBe(Math.ceil(1 + 0.5 + 0.5 + 0.5));
+    expect(a.parameters).toBe(54 + 36 + 150);
+  });
+
+  it('writes opset 17 / IR 8, symbolic dims, float16 weights behind a Cast, float32 biases and slopes', async () => {
+    const { w } = miniSrvgg();
+    const g = await load(w);
+    const model = decodeOnnx(ncnnToOnnx(g)) as {
+      ir_version: number;
+      opset_import: Array<{ version: number }>;
+      graph: {
+        node: Array<{ op_type: string; input: string[]; output: string[] }>;
+        initializer: Array<{ name: string; data_type: number; dims: number[] }>;
+        input: Array<{ name: string; type: { tensor_type: { elem_type: number; shape: { dim: Array<Record<string, unknown>> } } } }>;
+        output: Array<{ name: string; type: { tensor_type: { elem_type: number; shape: { dim: Array<Record<string, unknown>> } } } }>;
+      };
+    };
+    expect(model.ir_version).toBe(8);
+    expect(model.opset_import[0]!.version).toBe(17);
+    const io = (v: (typeof model.graph.input)[0]) => [v.name, v.type.tensor_type.elem_type, v.type.tensor_type.shape.dim.map((d) => d.dim_value ?? d.dim_param)];
+    expect(io(model.graph.input[0]!)).toEqual(['input', 1, [1, 3, 'height', 'width']]);
+    expect(io(model.graph.output[0]!)).toEqual(['output', 1, [1, 3, 'out_height', 'out_width']]);
+    const inits = Object.fromEntries(model.graph.initializer.map((t) => [t.name, t]));
+    expect(inits['Conv_0.weight_fp16']).toMatchObject({ data_type: 10, dims: [4, 3, 3, 3] });
+    expect(inits['Conv_0.bias']).toMatchObject({ data_type: 1, dims: [4] });
+    expect(inits['PRelu_1.slope']).toMatchObject({ data_type: 1, dims: [4, 1, 1] });
+    const casts = model.graph.node.filter((n) => n.op_type === 'Cast');
+    expect(casts.map((n) => n.input[0])).toEqual(['Conv_0.weight_fp16', 'Conv_2.weight_fp16', 'Conv_4.weight_fp16']);
+    expect(model.graph.node.map((n) => n.op_type)).toEqual([
+      'Cast', 'Conv', 'PRelu', 'Cast', 'Conv', 'PRelu', 'Cast', 'Conv', 'DepthToSpace', 'Resize', 'Add',
+    ]);
+  });
+
+  it('raw float32 sources stay float32 by default; weightType float16 rounds them, float32 widens fp16', async () => {
+    const { w, reference } = miniSrvgg('fp32');
+    const g = await load(w);
+    const types = (bytes: Uint8Array) =>
+      (decodeOnnx(bytes).graph as { initializer: Array<{ name: string; data_type: number }> }).initializer
+        .filter((t) => t.name.includes('weight'))
+        .map((t) => t.data_type);
+    expect(types(ncnnToOnnx(g))).toEqual([1, 1, 1]);
+    expect(types(ncnnToOnnx(g, { weightType: 'float16' }))).toEqual([10, 10, 10]);
+    const x = image(3, 4, 4);
+    // the test weights are exact in float16, so forcing float16 changes nothing
+    const got = await runOnnx(ncnnToOnnx(g, { weightType: 'float16' }), x);
+    const ref = reference(x);
+    for (let i = 0; i < got.d.length; i++) expect(Math.abs(got.d[i]! - ref.d[i]!)).toBeLessThan(2e-5);
+    const g16 = await load(miniSrvgg('fp16').w);
+    expect(types(ncnnToOnnx(g16, { weightType: 'float32' }))).toEqual([1, 1, 1]);
+  });
+
+  it('is deterministic: the same ncnn files give byte-identical ONNX', async () => {
+    const { w } = miniSrvgg();
+    const a = ncnnToOnnx(await load(w));
+    const b = ncnnToOnnx(await load(w));
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+  });
+});
+
+describe('errors', () => {
+  const base = () =>
+    new NcnnWriter()
+      .layer('Input', 'in', [], ['data'])
+      .conv('Conv_0', 'data', 'a', { cout: 2, cin: 3, k: 3, w: weights(54), b: weights(2) })
+      .layer('PReLU', 'PRelu_1', ['a'], ['out'], '0=2')
+      .raw32([0.1, 0.2]);
+
+  it('truncated .bin: names the file and the byte offsets', async () => {
+    const w = base();
+    const bin = w.bin(); // 4 + 108 (weights) + 8 (bias) + 8 (slopes) = 128 bytes
+    expect(bin.length).toBe(128);
+    const f = await write(w.param(), bin.subarray(0, 124));
+    await expect(loadNcnn(f.param, f.bin)).rejects.toThrow(
+      `${f.bin}: truncated: layer PRelu_1 slope needs bytes 120..128 but the file ends at byte 124`,
+    );
+    const f2 = await write(w.param(), bin.subarray(0, 50));
+    await expect(loadNcnn(f2.param, f2.bin)).rejects.toThrow(/truncated: layer Conv_0 weight \(float16 × 54\) needs bytes 4\.\.112 but the file ends at byte 50/);
+  });
+
+  it('oversized .bin: names the file, where the weights end and the file size', async () => {
+    const w = base();
+    const bin = new Uint8Array([...w.bin(), 0, 0, 0, 0, 0, 0]);
+    const f = await write(w.param(), bin);
+    await expect(loadNcnn(f.param, f.bin)).rejects.toThrow(`${f.bin}: 6 bytes left over: weights end at byte 128 but the file has 134 bytes`);
+  });
+
+  it('unknown weight tag: names the file and offset', async () => {
+    const w = base();
+    const bin = w.bin();
+    new DataView(bin.buffer).setUint32(0, 0x000d4b38, true); // int8 tag
+    const f = await write(w.param(), bin);
+    await expect(loadNcnn(f.param, f.bin)).rejects.toThrow(`${f.bin}: layer Conv_0 weight: unsupported weight storage tag 0x000d4b38 at byte 0`);
+  });
+
+  it('unknown op: names the layer, its type and the file', async () => {
+    const w = base().layer('Sigmoid', 'Sigmoid_9', ['out'], ['out2']);
+    const f = await write(w.param(), w.bin());
+    const err = await loadNcnn(f.param, f.bin).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toContain(f.param);
+    expect(err?.message).toContain('"Sigmoid_9"');
+    expect(err?.message).toContain('"Sigmoid"');
+  });
+
+  it('bad magic and wrong layer count', async () => {
+    const w = base();
+    const f = await write(w.param().replace('7767517', '1234'), w.bin());
+    await expect(loadNcnn(f.param, f.bin)).rejects.toThrow(`${f.param}: not an ncnn param file`);
+    const f2 = await write(w.param().replace('\n3 3\n', '\n4 3\n'), w.bin());
+    await expect(loadNcnn(f2.param, f2.bin)).rejects.toThrow('header announces 4 layers, found 3');
+  });
+});
