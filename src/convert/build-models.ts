@@ -12,7 +12,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { analyzeGraph, parseNcnn } from './ncnn.js';
+import { analyzeGraph, parseNcnn, type GraphAnalysis } from './ncnn.js';
 import { ncnnToOnnx } from './onnx.js';
 
 interface SourcePackage {
@@ -156,6 +156,30 @@ async function readVerified(path: string, expected: string): Promise<Uint8Array>
   return bytes;
 }
 
+/**
+ * Convert one upstream model. `base` is the package-relative path without extension; the file
+ * paths are only used in error messages, so the ONNX bytes do not depend on where the cache is.
+ */
+export function convertSource(
+  name: string,
+  pkg: string,
+  base: string,
+  param: Uint8Array,
+  bin: Uint8Array,
+  paramPath: string,
+  binPath: string,
+): { onnx: Uint8Array; analysis: GraphAnalysis } {
+  const graph = parseNcnn(new TextDecoder().decode(param), bin, paramPath, binPath);
+  const analysis = analyzeGraph(graph);
+  const onnx = ncnnToOnnx(graph, {
+    graphName: name,
+    docString:
+      `Real-ESRGAN ${name} (BSD-3-Clause, Copyright (c) 2021, Xintao Wang), converted from the ncnn files ` +
+      `${base}.{param,bin} of the npm package ${pkg}. Input: RGB in [0,1], NCHW float32.`,
+  });
+  return { onnx, analysis };
+}
+
 export async function buildModels(root: string): Promise<Manifest> {
   const cacheDir = join(root, '.cache', 'models-src');
   const outDir = join(root, 'models');
@@ -175,14 +199,7 @@ export async function buildModels(root: string): Promise<Manifest> {
     const binPath = join(dir, `${m.base}.bin`);
     const param = await readVerified(paramPath, m.sha256.param);
     const bin = await readVerified(binPath, m.sha256.bin);
-    const graph = parseNcnn(new TextDecoder().decode(param), bin, paramPath, binPath);
-    const a = analyzeGraph(graph);
-    const onnx = ncnnToOnnx(graph, {
-      graphName: m.name,
-      docString:
-        `Real-ESRGAN ${m.name} (BSD-3-Clause, Copyright (c) 2021, Xintao Wang), converted from the ncnn files ` +
-        `${m.base}.{param,bin} of the npm package ${spec(m.pkg)}. Input: RGB in [0,1], NCHW float32.`,
-    });
+    const { onnx, analysis: a } = convertSource(m.name, spec(m.pkg), m.base, param, bin, paramPath, binPath);
     const file = `${m.name}.onnx`;
     await writeFile(join(outDir, file), onnx);
     const entry: ManifestEntry = {

@@ -1,0 +1,160 @@
+/**
+ * The shipped models: manifest consistency, and fidelity against golden outputs computed by an
+ * independent PyTorch implementation of the upstream ncnn graphs (fixtures/golden/README.md).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { convertSource } from '../src/convert/build-models.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const MODELS = join(ROOT, 'models');
+const GOLDEN = join(ROOT, 'fixtures', 'golden');
+const SOURCES = join(ROOT, '.cache', 'models-src');
+
+interface Entry {
+  name: string;
+  file: string;
+  sha256: string;
+  scale: number;
+  architecture: string;
+  parameters: number;
+  macsPerPixel: number;
+  receptiveFieldRadius: number;
+  bestFor: string;
+  speedClass: string;
+  licence: string;
+  source: { package: string; path: string; sha256: { param: string; bin: string } };
+}
+const manifest = JSON.parse(readFileSync(join(MODELS, 'manifest.json'), 'utf8')) as { models: Entry[] };
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+const sessions = new Map<string, Promise<ort.InferenceSession>>();
+function session(e: Entry): Promise<ort.InferenceSession> {
+  let s = sessions.get(e.name);
+  if (!s) {
+    s = ort.InferenceSession.create(join(MODELS, e.file), { graphOptimizationLevel: 'all' });
+    sessions.set(e.name, s);
+  }
+  return s;
+}
+afterAll(async () => {
+  for (const s of sessions.values()) await (await s).release();
+});
+
+/** Run a model on an interleaved RGB uint8 image; returns interleaved RGB uint8 (clamp, ×255, round). */
+async function upscale(e: Entry, rgb: Uint8Array, w: number, h: number): Promise<{ data: Uint8Array; w: number; h: number }> {
+  const n = w * h;
+  const x = new Float32Array(3 * n);
+  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) x[c * n + i] = rgb[3 * i + c]! / 255;
+  const out = (await (await session(e)).run({ input: new ort.Tensor('float32', x, [1, 3, h, w]) })).output!;
+  const [, , oh, ow] = out.dims as number[];
+  const y = out.data as Float32Array;
+  const on = oh! * ow!;
+  const data = new Uint8Array(3 * on);
+  for (let i = 0; i < on; i++)
+    for (let c = 0; c < 3; c++) data[3 * i + c] = Math.round(Math.min(1, Math.max(0, y[c * on + i]!)) * 255);
+  return { data, w: ow!, h: oh! };
+}
+
+async function readRgb(path: string): Promise<{ data: Uint8Array; w: number; h: number }> {
+  const { data, info } = await sharp(path).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  expect(info.channels).toBe(3);
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), w: info.width, h: info.height };
+}
+
+function psnr(a: Uint8Array, b: Uint8Array): number {
+  expect(a.length).toBe(b.length);
+  let se = 0;
+  for (let i = 0; i < a.length; i++) se += (a[i]! - b[i]!) ** 2;
+  return se === 0 ? Infinity : 10 * Math.log10((255 * 255) / (se / a.length));
+}
+
+const results: string[] = [];
+afterAll(() => {
+  if (results.length) console.log(`PSNR against golden outputs:\n${results.join('\n')}`);
+});
+
+describe('manifest', () => {
+  it('lists the six shipped models with exactly the documented keys', () => {
+    expect(manifest.models.map((m) => m.name)).toEqual([
+      'realesr-general-x4v3',
+      'realesrgan-x4plus',
+      'realesr-animevideov3-x2',
+      'realesr-animevideov3-x3',
+      'realesr-animevideov3-x4',
+      'realesrgan-x4plus-anime',
+    ]);
+    for (const m of manifest.models) {
+      expect(Object.keys(m).sort()).toEqual(
+        ['architecture', 'bestFor', 'file', 'licence', 'macsPerPixel', 'name', 'parameters', 'receptiveFieldRadius', 'scale', 'sha256', 'source', 'speedClass'].sort(),
+      );
+      expect(Object.keys(m.source).sort()).toEqual(['package', 'path', 'sha256']);
+      expect(m.licence).toBe('BSD-3-Clause');
+      expect(m.speedClass).toBe(m.architecture === 'RRDBNet' ? 'slow' : 'fast');
+    }
+    const byName = Object.fromEntries(manifest.models.map((m) => [m.name, m]));
+    expect(byName['realesr-general-x4v3']!.macsPerPixel / 1e6).toBeCloseTo(1.21, 2);
+    expect(byName['realesrgan-x4plus']!.macsPerPixel / 1e6).toBeCloseTo(17.9, 1);
+    expect(byName['realesr-general-x4v3']!.architecture).toBe('SRVGGNetCompact');
+    expect(byName['realesrgan-x4plus-anime']!.architecture).toBe('RRDBNet');
+  });
+
+  for (const m of manifest.models) {
+    it(`${m.name}: file exists, sha256 matches, scale ×${m.scale} matches a probe run`, async () => {
+      const path = join(MODELS, m.file);
+      expect(existsSync(path)).toBe(true);
+      expect(sha256(readFileSync(path))).toBe(m.sha256);
+      const [w, h] = [12, 8];
+      const probe = Uint8Array.from({ length: w * h * 3 }, (_, i) => (i * 37) % 256);
+      const out = await upscale(m, probe, w, h);
+      expect([out.w / w, out.h / h]).toEqual([m.scale, m.scale]);
+    });
+  }
+
+  // Reproducibility against the upstream sources, when `npm run models:build` has fetched them.
+  const haveSources = manifest.models.every((m) => existsSync(join(SOURCES, m.source.package, 'package', m.source.path)));
+  it.skipIf(!haveSources)('re-converting the cached upstream ncnn files reproduces every shipped model byte for byte', () => {
+    for (const m of manifest.models) {
+      const paramPath = join(SOURCES, m.source.package, 'package', m.source.path);
+      const binPath = paramPath.replace(/\.param$/, '.bin');
+      const param = readFileSync(paramPath);
+      const bin = readFileSync(binPath);
+      expect(sha256(param)).toBe(m.source.sha256.param);
+      expect(sha256(bin)).toBe(m.source.sha256.bin);
+      const { onnx, analysis: a } = convertSource(m.name, m.source.package, m.source.path.replace(/\.param$/, ''), param, bin, paramPath, binPath);
+      expect({ scale: a.scale, architecture: a.architecture, parameters: a.parameters, macsPerPixel: a.macsPerPixel, receptiveFieldRadius: a.receptiveFieldRadius }).toEqual({
+        scale: m.scale,
+        architecture: m.architecture,
+        parameters: m.parameters,
+        macsPerPixel: m.macsPerPixel,
+        receptiveFieldRadius: m.receptiveFieldRadius,
+      });
+      expect(sha256(onnx)).toBe(m.sha256);
+    }
+  });
+});
+
+describe('fidelity against golden outputs (PSNR ≥ 50 dB)', () => {
+  const files = readdirSync(GOLDEN);
+  for (const m of manifest.models) {
+    const goldens = files.filter((f) => f.endsWith(`.${m.name}.png`)).sort();
+    it(`${m.name} has golden outputs`, () => expect(goldens.length).toBeGreaterThan(0));
+    for (const g of goldens) {
+      const input = g.replace(`.${m.name}.png`, '.png');
+      it(`${m.name} on ${input}`, async () => {
+        const src = await readRgb(join(GOLDEN, input));
+        const want = await readRgb(join(GOLDEN, g));
+        const got = await upscale(m, src.data, src.w, src.h);
+        expect([got.w, got.h]).toEqual([want.w, want.h]);
+        const p = psnr(got.data, want.data);
+        results.push(`  ${m.name.padEnd(26)} ${input.padEnd(16)} ${p === Infinity ? 'identical' : `${p.toFixed(2)} dB`}`);
+        expect(p).toBeGreaterThanOrEqual(50);
+      });
+    }
+  }
+});
