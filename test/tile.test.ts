@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { axisWeights, featherFor, planAxis, planTiles, weightSpan, windowToTensor } from '../src/tile.js';
+
+describe('planAxis', () => {
+  it.each([
+    // length, tile, overlap, expected windows as [start, size, coreStart, coreEnd]
+    { length: 100, tile: 0, overlap: 10, expected: [[0, 100, 0, 100]] },
+    { length: 100, tile: 128, overlap: 10, expected: [[0, 100, 0, 100]] },
+    { length: 100, tile: 90, overlap: 10, expected: [[0, 100, 0, 100]] }, // window 110 ≥ image: one run
+    { length: 100, tile: 40, overlap: 10, expected: [[0, 60, 0, 33], [23, 60, 33, 67], [40, 60, 67, 100]] },
+    { length: 200, tile: 90, overlap: 30, expected: [[0, 150, 0, 67], [37, 150, 67, 133], [50, 150, 133, 200]] },
+    { length: 17, tile: 16, overlap: 0, expected: [[0, 16, 0, 9], [1, 16, 9, 17]] }, // ragged edge: last window shifted back
+  ])('splits $length px with tile $tile and overlap $overlap', ({ length, tile, overlap, expected }) => {
+    const tiles = planAxis(length, tile, overlap).map((t) => [t.start, t.size, t.coreStart, t.coreEnd]);
+    expect(tiles).toEqual(expected);
+  });
+
+  it.each([
+    [1000, 256, 16],
+    [1000, 100, 34],
+    [513, 64, 32],
+    [65, 16, 8],
+    [4096, 512, 0],
+  ])('%i px, tile %i, overlap %i: fixed-size windows inside the image, cores partition it, each core has its context', (length, tile, overlap) => {
+    const tiles = planAxis(length, tile, overlap);
+    const size = tiles[0]!.size;
+    let expectedCore = 0;
+    for (const [i, t] of tiles.entries()) {
+      expect(t.size).toBe(size);
+      expect(t.start).toBeGreaterThanOrEqual(0);
+      expect(t.start + t.size).toBeLessThanOrEqual(length);
+      expect(t.coreStart).toBe(expectedCore);
+      expect(t.coreEnd - t.coreStart).toBeLessThanOrEqual(tile);
+      expectedCore = t.coreEnd;
+      if (i > 0) expect(t.coreStart - t.start).toBeGreaterThanOrEqual(overlap);
+      if (i < tiles.length - 1) expect(t.start + t.size - t.coreEnd).toBeGreaterThanOrEqual(overlap);
+    }
+    expect(expectedCore).toBe(length);
+  });
+});
+
+describe('featherFor', () => {
+  it.each([
+    [34, 34, 0], // overlap equals the receptive field: hard cut, exact
+    [50, 34, 16], // spare overlap becomes fade, still inside the exact zone
+    [32, 349, 16], // RRDB sees further than any overlap: fade over the outer half
+    [0, 10, 0],
+  ])('overlap %i, receptive radius %i → %i', (overlap, radius, feather) => {
+    expect(featherFor(overlap, radius)).toBe(feather);
+  });
+});
+
+describe('axisWeights', () => {
+  it.each([
+    [100, 40, 10, 1, 4],
+    [100, 40, 10, 6, 4],
+    [300, 64, 32, 16, 2],
+    [37, 16, 4, 2, 3],
+  ])('length %i tile %i overlap %i feather %i scale %i: weights sum to 1 at every output pixel', (length, tile, overlap, feather, scale) => {
+    const tiles = planAxis(length, tile, overlap);
+    const sum = new Float64Array(length * scale);
+    tiles.forEach((t, i) => {
+      const w = axisWeights(tiles, i, scale, feather);
+      w.forEach((v, j) => (sum[t.start * scale + j] += v));
+      const span = weightSpan(tiles, i, scale, feather);
+      w.forEach((v, j) => {
+        const x = t.start * scale + j;
+        if (x < span.from || x >= span.to) expect(v).toBe(0);
+      });
+    });
+    for (const s of sum) expect(s).toBeCloseTo(1, 6);
+  });
+
+  it('is a hard step at the core boundary when the feather is 0', () => {
+    const tiles = planAxis(100, 40, 10);
+    const w = axisWeights(tiles, 1, 1, 0);
+    const start = tiles[1]!.start;
+    expect(w[tiles[1]!.coreStart - start - 1]).toBe(0);
+    expect(w[tiles[1]!.coreStart - start]).toBe(1);
+    expect(w[tiles[1]!.coreEnd - start - 1]).toBe(1);
+    expect(w[tiles[1]!.coreEnd - start]).toBe(0);
+  });
+
+  it('ramps linearly across the fade', () => {
+    const tiles = planAxis(100, 40, 10);
+    const w = axisWeights(tiles, 1, 1, 4);
+    const at = (x: number) => w[x - tiles[1]!.start]!;
+    const boundary = tiles[1]!.coreStart;
+    expect([at(boundary - 5), at(boundary - 4), at(boundary - 1), at(boundary), at(boundary + 3), at(boundary + 4)]).toEqual([
+      0, 0.0625, 0.4375, 0.5625, 0.9375, 1,
+    ]);
+  });
+});
+
+describe('planTiles', () => {
+  it('keeps fades from meeting inside small cores', () => {
+    // 13 cores of 7-8 px; the RRDB-style fade would be 8 px each side, so it is cut to 3.
+    const plan = planTiles(100, 100, 8, 16, 100);
+    expect(plan.columns).toHaveLength(13);
+    expect(plan.feather).toBe(3);
+  });
+});
+
+describe('windowToTensor', () => {
+  it('copies a window to planar RGB in [0, 1], replicating grey', () => {
+    const rgb = { data: new Uint8Array([0, 51, 102, 153, 204, 255, 255, 0, 0, 0, 255, 0]), width: 2, height: 2, channels: 3 as const, depth: 8 as const };
+    const tensor = windowToTensor(rgb, { start: 1, size: 1, coreStart: 1, coreEnd: 2 }, { start: 0, size: 2, coreStart: 0, coreEnd: 2 });
+    expect(Array.from(tensor, (v) => Math.round(v * 255))).toEqual([153, 0, 204, 255, 255, 0]);
+    const grey = { data: new Uint16Array([0, 65535]), width: 2, height: 1, channels: 1 as const, depth: 16 as const };
+    expect(Array.from(windowToTensor(grey, { start: 0, size: 2, coreStart: 0, coreEnd: 2 }, { start: 0, size: 1, coreStart: 0, coreEnd: 1 }))).toEqual([0, 1, 0, 1, 0, 1]);
+  });
+});
