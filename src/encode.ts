@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { hasAlpha, type Image, type ImageMetadata } from './image.js';
-import { bytesOf, sharpFrom } from './sharp-raw.js';
+import { bytesOf, colourspaceOf, sharpFrom } from './sharp-raw.js';
 
 export const FORMATS = ['png', 'jpeg', 'webp', 'avif', 'tiff'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -31,7 +31,8 @@ export interface EncodeOptions {
   metadata?: ImageMetadata;
 }
 
-const INTERPRETATION = { 'b-w': 1, srgb: 22, rgb16: 26, grey16: 27 } as const;
+/** libvips' VipsInterpretation values. */
+const INTERPRETATION = { 'b-w': 1, srgb: 22, rgb16: 25, grey16: 26 } as const;
 
 function vipsField(type: string, name: string, value: string): string {
   return `    <field type="${type}" name="${name}">${value}</field>\n`;
@@ -50,8 +51,7 @@ function vipsFile(image: Image, metadata: ImageMetadata): Buffer {
   header.writeInt32LE(image.channels, 12);
   header.writeInt32LE(image.depth, 16);
   header.writeInt32LE(image.depth === 16 ? 2 : 0, 20);
-  const grey = image.channels <= 2;
-  header.writeInt32LE(image.depth === 16 ? INTERPRETATION[grey ? 'grey16' : 'rgb16'] : INTERPRETATION[grey ? 'b-w' : 'srgb'], 28);
+  header.writeInt32LE(INTERPRETATION[colourspaceOf(image)], 28);
   const pixelsPerMm = (metadata.density ?? 72) / 25.4;
   header.writeFloatLE(pixelsPerMm, 32);
   header.writeFloatLE(pixelsPerMm, 36);
@@ -89,7 +89,7 @@ export async function encode(image: Image, options: EncodeOptions): Promise<Buff
   const staging = join(tmpdir(), `upscale-${process.pid}-${randomBytes(6).toString('hex')}.v`);
   try {
     await writeFile(staging, vipsFile(image, metadata));
-    return await withFormat(sharp(staging, { limitInputPixels: false }).keepMetadata(), image, options).toBuffer();
+    return await withFormat(sharp(staging, { limitInputPixels: false }).keepMetadata().toColourspace(colourspaceOf(image)), image, options).toBuffer();
   } finally {
     await rm(staging, { force: true });
   }
