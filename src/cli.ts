@@ -105,6 +105,8 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
     .option('--max-pixels <n>', `refuse inputs with more pixels (default ${DEFAULT_MAX_PIXELS})`)
     .option('--memory <MiB>', `memory budget for tiles, picks the default tile (default ${DEFAULT_MEMORY_MIB})`)
     .showHelpAfterError(false)
+    // `upscale models --json`: options after a subcommand belong to it.
+    .enablePositionalOptions()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
@@ -233,6 +235,10 @@ export async function runProcess(argv: readonly string[]): Promise<number> {
     removeTemporaries();
     process.exit(EXIT.interrupted);
   };
+  // `upscale … | head` closes the pipe early: that is the reader's choice, not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(EXIT.ok);
+  });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return main(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal });

@@ -9,15 +9,10 @@ import { messages } from './messages.js';
 export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'jpe', 'png', 'webp', 'avif', 'tif', 'tiff', 'gif'];
 
 export interface Source {
-  /** The path as the user would recognise it (relative to the working directory when below it). */
+  /** The path as the user spelled it (a walked file: the folder as given joined with the path below it). */
   input: string;
   /** Path below the folder or glob base it came from; mirrored under an --output folder. */
   relative: string;
-}
-
-function display(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel && !rel.startsWith('..') ? rel : path;
 }
 
 /** The leading part of a glob that has no magic characters: where its matches are relative to. */
@@ -25,7 +20,7 @@ function globBase(pattern: string): string {
   const parts = pattern.split('/');
   const fixed: string[] = [];
   for (const part of parts) {
-    if (fg.isDynamicPattern(part)) break;
+    if (part !== '' && fg.isDynamicPattern(part)) break;
     fixed.push(part);
   }
   if (fixed.length === parts.length) fixed.pop();
@@ -55,7 +50,7 @@ export async function discover(inputs: readonly string[]): Promise<Source[]> {
     const real = await realpath(path).catch(() => resolve(path));
     if (seen.has(real)) return;
     seen.add(real);
-    sources.push({ input: display(resolve(path)), relative: rel });
+    sources.push({ input: path, relative: rel });
   };
   const imagePattern = `**/*.{${IMAGE_EXTENSIONS.join(',')}}`;
   for (const input of inputs) {

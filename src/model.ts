@@ -8,6 +8,9 @@ import { ModelError, UsageError } from './errors.js';
 import { messages } from './messages.js';
 import type { NetworkModel } from './catalog.js';
 
+// Failures reach the user as one line from us; onnxruntime's own log would repeat them with a native trace.
+ort.env.logLevel = 'fatal';
+
 export type Device = 'auto' | 'cpu' | 'cuda' | 'webgpu';
 export const DEVICES: readonly Device[] = ['auto', 'cpu', 'cuda', 'webgpu'];
 

