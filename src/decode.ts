@@ -2,7 +2,7 @@
 import { stat } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { InputError } from './errors.js';
-import { messages } from './messages.js';
+import { errnoText, messages } from './messages.js';
 import type { Image, ImageMetadata } from './image.js';
 import { pixelsFrom } from './sharp-raw.js';
 
@@ -29,7 +29,7 @@ export async function readHeader(path: string): Promise<Header> {
   try {
     size = (await stat(path)).size;
   } catch (error) {
-    throw new InputError(messages.unreadable(path, (error as NodeJS.ErrnoException).code ?? firstLine(error)));
+    throw new InputError(messages.unreadable(path, errnoText((error as NodeJS.ErrnoException).code)));
   }
   if (size === 0) throw new InputError(messages.emptyFile(path));
   let metadata: Metadata;

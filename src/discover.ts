@@ -1,6 +1,6 @@
 /** Expands the command line's files, folders and globs into the list of images to process. */
 import { realpath, stat } from 'node:fs/promises';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import fg from 'fast-glob';
 import { UsageError } from './errors.js';
 import { messages } from './messages.js';
@@ -27,22 +27,37 @@ function globBase(pattern: string): string {
   return fixed.join('/') || '.';
 }
 
-async function walk(folder: string, pattern: string): Promise<string[]> {
-  // Hidden files and folders (.DS_Store, ._*, .git) are skipped by `dot: false`; non-image files by the pattern.
-  // Symbolic links are not followed into folders, so link loops cannot make the walk endless.
-  const found = await fg(pattern, {
+/**
+ * Image files below `folder` matching `pattern`. Hidden files and folders (.DS_Store, ._*, .git) are skipped by
+ * `dot: false`; non-image names by the pattern. Links to folders are not followed, so link loops cannot make the
+ * walk endless; links to files are kept (a dangling one then fails with a clear "cannot read").
+ */
+async function walk(folder: string, pattern: string, exclude: string | undefined): Promise<string[]> {
+  const entries = await fg(pattern, {
     cwd: folder,
     dot: false,
-    onlyFiles: true,
+    onlyFiles: false,
     followSymbolicLinks: false,
     caseSensitiveMatch: false,
     suppressErrors: true,
-    absolute: false,
+    objectMode: true,
   });
+  const found: string[] = [];
+  for (const entry of entries) {
+    const path = join(folder, entry.path);
+    if (exclude !== undefined && resolve(path).startsWith(exclude)) continue;
+    if (entry.dirent.isFile()) found.push(entry.path);
+    else if (entry.dirent.isSymbolicLink() && !(await stat(path).catch(() => undefined))?.isDirectory()) found.push(entry.path);
+  }
   return found.sort();
 }
 
-export async function discover(inputs: readonly string[]): Promise<Source[]> {
+/**
+ * @param outputFolder an --output folder: never walked into, so outputs written below an input folder are not
+ *   taken for inputs on the next run.
+ */
+export async function discover(inputs: readonly string[], outputFolder?: string): Promise<Source[]> {
+  const exclude = outputFolder === undefined ? undefined : resolve(outputFolder) + sep;
   if (inputs.length === 0) throw new UsageError(messages.noInputs());
   const sources: Source[] = [];
   const seen = new Set<string>();
@@ -60,7 +75,7 @@ export async function discover(inputs: readonly string[]): Promise<Source[]> {
       continue;
     }
     if (info?.isDirectory()) {
-      const found = await walk(input, imagePattern);
+      const found = await walk(input, imagePattern, exclude);
       if (found.length === 0) throw new UsageError(messages.nothingMatched(input));
       for (const rel of found) await add(join(input, rel), rel);
       continue;
@@ -68,7 +83,7 @@ export async function discover(inputs: readonly string[]): Promise<Source[]> {
     if (!fg.isDynamicPattern(input)) throw new UsageError(messages.notFound(input));
     const base = globBase(input.replace(/\\/g, '/'));
     const pattern = relative(base, input.replace(/\\/g, '/')) || input;
-    const matches = (await walk(base, pattern)).filter((rel) => IMAGE_EXTENSIONS.includes(rel.split('.').pop()!.toLowerCase()));
+    const matches = (await walk(base, pattern, exclude)).filter((rel) => IMAGE_EXTENSIONS.includes(rel.split('.').pop()!.toLowerCase()));
     if (matches.length === 0) throw new UsageError(messages.nothingMatched(input));
     for (const rel of matches) await add(join(base, rel), rel);
   }

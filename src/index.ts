@@ -33,7 +33,7 @@ export interface UpscaleReport {
 export async function upscale(inputs: string | readonly string[], options: UpscaleOptions = {}): Promise<UpscaleReport> {
   const started = performance.now();
   const resolved = resolveOptions(options);
-  const sources = await discover(typeof inputs === 'string' ? [inputs] : inputs);
+  const sources = await discover(typeof inputs === 'string' ? [inputs] : inputs, resolved.output);
   const run = resolveRun(resolved.model, resolved.scale);
   let network: Network | undefined;
   // A custom model's scale is only known once loaded, and a dry run must still report it.

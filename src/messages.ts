@@ -4,6 +4,27 @@
  */
 const quote = (value: unknown): string => (typeof value === 'string' ? `"${value}"` : String(value));
 
+/** Plain words for the file-system errors users meet. */
+export function errnoText(code: string | undefined): string {
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file, or a broken link';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ENOSPC':
+      return 'disk full';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'ENOTDIR':
+      return 'a parent of the path is a file, not a folder';
+    case 'EISDIR':
+      return 'is a folder';
+    default:
+      return code ?? 'unknown error';
+  }
+}
+
 export const messages = {
   expected: (what: string, flag: string, value: unknown) => `Expected ${what} for ${flag} but received ${quote(value)}`,
   expectedOneOf: (flag: string, allowed: readonly string[], value: unknown) =>
@@ -32,7 +53,7 @@ export const messages = {
   unexpected: (input: string, detail: string) => `${input}: failed (${detail})`,
   cropOutside: (input: string, crop: string, width: number, height: number) =>
     `${input}: --crop ${crop} lies outside the ${width}x${height} upscaled image`,
-  unreadable: (path: string, detail: string) => `${path}: cannot read (${detail})`,
+  unreadable: (path: string, detail: string) => `${path}: cannot read (${detail}); check the path and its permissions`,
   unwritable: (path: string, detail: string) => `${path}: cannot write (${detail}); check the folder exists and is writable, and that the disk has space`,
   modelNotOnnx: (path: string, detail: string) => `--model ${path}: not a loadable ONNX model (${detail})`,
   modelBadInput: (path: string, shape: string) =>

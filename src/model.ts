@@ -50,7 +50,14 @@ export interface LoadOptions {
   onDeviceChosen?: (line: string) => void;
 }
 
-async function openSession(model: NetworkModel, options: LoadOptions): Promise<{ session: ort.InferenceSession; device: Exclude<Device, 'auto'> }> {
+interface OpenedSession {
+  session: ort.InferenceSession;
+  device: Exclude<Device, 'auto'>;
+  /** Under `auto`, the line saying which device was chosen and why. */
+  notice?: string;
+}
+
+async function openSession(model: NetworkModel, options: LoadOptions): Promise<OpenedSession> {
   const { device } = options;
   const open = async (chosen: Exclude<Device, 'auto'>) => {
     try {
@@ -64,15 +71,12 @@ async function openSession(model: NetworkModel, options: LoadOptions): Promise<{
   if (cudaInstalled()) {
     try {
       const session = await createSession(model.path, 'cuda');
-      options.onDeviceChosen?.(messages.deviceChosen('cuda', 'CUDA provider installed'));
-      return { session, device: 'cuda' };
+      return { session, device: 'cuda', notice: messages.deviceChosen('cuda', 'CUDA provider installed') };
     } catch (error) {
-      options.onDeviceChosen?.(messages.deviceChosen('cpu', `CUDA failed to start: ${firstLine(error)}`));
-      return { session: await open('cpu'), device: 'cpu' };
+      return { session: await open('cpu'), device: 'cpu', notice: messages.deviceChosen('cpu', `CUDA failed to start: ${firstLine(error)}`) };
     }
   }
-  options.onDeviceChosen?.(messages.deviceChosen('cpu', 'no CUDA provider installed; see README "GPU"'));
-  return { session: await open('cpu'), device: 'cpu' };
+  return { session: await open('cpu'), device: 'cpu', notice: messages.deviceChosen('cpu', 'no CUDA provider installed; see README "GPU"') };
 }
 
 function availableDevices(): string[] {
@@ -86,7 +90,7 @@ function firstLine(error: unknown): string {
 /** Loads a network and checks it is an upscaler: one [1,3,H,W] float input, output a whole multiple of it. */
 export async function loadNetwork(model: NetworkModel, options: LoadOptions): Promise<Network> {
   if (!existsSync(model.path)) throw new UsageError(messages.modelNotOnnx(model.name, 'file not found'));
-  const { session, device } = await openSession(model, options);
+  const { session, device, notice } = await openSession(model, options);
   const input = session.inputMetadata[0];
   const shape = input && input.isTensor ? input.shape : undefined;
   if (
@@ -116,6 +120,8 @@ export async function loadNetwork(model: NetworkModel, options: LoadOptions): Pr
   };
 
   const scale = model.scale ?? (await probeScale(model, infer, session));
+  // Said only once the model is known to work, so a broken model's error stands alone.
+  if (notice) options.onDeviceChosen?.(notice);
   return {
     name: model.name,
     scale,

@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from './errors.js';
-import { messages } from './messages.js';
+import { errnoText, messages } from './messages.js';
 
 /** Temporary files being written right now, so an interrupt can remove them. */
 const temporaries = new Set<string>();
@@ -12,14 +12,6 @@ const temporaries = new Set<string>();
 export function removeTemporaries(): void {
   for (const path of temporaries) rmSync(path, { force: true });
   temporaries.clear();
-}
-
-function describe(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC') return 'disk full';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'EROFS') return 'read-only file system';
-  return code ?? String(error);
 }
 
 /**
@@ -30,7 +22,10 @@ export async function writeAtomically(target: string, bytes: Uint8Array, overwri
   const folder = dirname(target);
   const temporary = join(folder, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    await mkdir(folder, { recursive: true });
+    await mkdir(folder, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+      // A file where a folder should be reports EEXIST; name the real problem.
+      throw error.code === 'EEXIST' ? Object.assign(error, { code: 'ENOTDIR' }) : error;
+    });
     temporaries.add(temporary);
     await writeFile(temporary, bytes, { flag: 'wx' });
     if (overwrite) {
@@ -40,14 +35,14 @@ export async function writeAtomically(target: string, bytes: Uint8Array, overwri
         await link(temporary, target);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new InputError(messages.outputExists(target));
-        // File systems without hard links (FAT, some network shares): rename, having checked just before.
+        // File systems without hard links (FAT, some network shares): fall back to a plain rename.
         if ((error as NodeJS.ErrnoException).code !== 'EPERM' && (error as NodeJS.ErrnoException).code !== 'ENOTSUP') throw error;
         await rename(temporary, target);
       }
     }
   } catch (error) {
     if (error instanceof InputError) throw error;
-    throw new InputError(messages.unwritable(target, describe(error)));
+    throw new InputError(messages.unwritable(target, errnoText((error as NodeJS.ErrnoException).code)));
   } finally {
     await rm(temporary, { force: true }).catch(() => undefined);
     temporaries.delete(temporary);
