@@ -8,6 +8,7 @@ import { upscale, type UpscaleReport } from './index.js';
 import { messages } from './messages.js';
 import { DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_MIB, type UpscaleOptions } from './options.js';
 import type { FileResult } from './pipeline.js';
+import { killInference } from './model.js';
 import { removeTemporaries } from './write.js';
 
 export interface Io {
@@ -232,6 +233,7 @@ export async function runProcess(argv: readonly string[]): Promise<number> {
     }
   };
   const exitNow = () => {
+    killInference();
     removeTemporaries();
     process.exit(EXIT.interrupted);
   };

@@ -256,7 +256,7 @@ describe('interrupted batches', () => {
     const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const exit = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
     return { child, exit, stderr: () => stderr };
   }
 
@@ -276,11 +276,12 @@ describe('interrupted batches', () => {
     const out = scratch();
     const run = start([input, '-o', out, '-m', 'realesrgan-x4plus', '--tile', '16', '-j', '1']);
     // The device line comes once the model is loaded and the handlers are in place.
-    await waitFor(() => run.stderr().includes('using'), 10000);
+    await waitFor(() => run.stderr().includes('using'), 30000);
+    expect(run.stderr()).toContain('using');
     await new Promise((r) => setTimeout(r, 300));
     const started = Date.now();
     run.child.kill('SIGINT');
-    expect(await run.exit).toBe(130);
+    expect(await run.exit, run.stderr()).toBe(130);
     expect(Date.now() - started).toBeLessThan(4000);
     expect(run.stderr()).toContain('Interrupted');
     if (existsSync(out)) {
@@ -290,16 +291,17 @@ describe('interrupted batches', () => {
   });
 
   it('a second SIGINT exits at once, still without partial files', async () => {
-    const input = batch(3);
+    const input = batch(8);
     const out = scratch();
     const run = start([input, '-o', out, '-m', 'realesrgan-x4plus', '--tile', '16', '-j', '1']);
-    await waitFor(() => run.stderr().includes('using'), 10000);
+    await waitFor(() => run.stderr().includes('using'), 30000);
+    expect(run.stderr()).toContain('using');
     run.child.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 50));
     const started = Date.now();
     run.child.kill('SIGTERM');
-    expect(await run.exit).toBe(130);
-    expect(Date.now() - started).toBeLessThan(1500);
+    expect(await run.exit, run.stderr()).toBe(130);
+    expect(Date.now() - started).toBeLessThan(2000);
     if (existsSync(out)) await outputsAreComplete(out);
   });
 
