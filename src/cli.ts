@@ -146,7 +146,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
         if (file.status === 'error') writeErr(colour.red(file.error ?? `${file.input}: failed`));
         else if (!flags.quiet && !flags.json) io.stdout.write(`${fileLine(file, colour)}\n`);
       }
-      if (flags.json) io.stdout.write(`${JSON.stringify({ files: report.files.map(publicFile), summary: report.summary }, null, 2)}\n`);
+      if (flags.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else if (!flags.quiet) writeErr(summaryLine(report));
       done(report.summary.interrupted ? EXIT.interrupted : report.summary.failed > 0 ? EXIT.failed : EXIT.ok);
     });
@@ -180,11 +180,6 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
       done(EXIT.ok);
     });
   return program;
-}
-
-/** Drops internal timing detail from the JSON report's files. */
-function publicFile({ timings: _timings, ...file }: FileResult): Omit<FileResult, 'timings'> {
-  return file;
 }
 
 /** Runs the CLI and resolves to its exit code; the only place exit codes are decided. */

@@ -78,7 +78,7 @@ export interface ResolvedOptions {
 }
 
 export const DEFAULT_MAX_PIXELS = 100_000_000;
-export const DEFAULT_MEMORY_MIB = 1024;
+export const DEFAULT_MEMORY_MIB = 2048;
 
 type Raw = number | string | undefined;
 

@@ -15,6 +15,7 @@ import { Stitcher } from './stitch.js';
 import { planTiles, windowToTensor } from './tile.js';
 import { writeAtomically } from './write.js';
 
+/** Milliseconds spent in each stage of one image. */
 export interface Timings {
   decode: number;
   inference: number;
@@ -197,7 +198,8 @@ export async function processFile(file: PlannedFile, context: Context): Promise<
     });
     await writeAtomically(file.output, bytes, options.overwrite);
     timings.encode = performance.now() - phase;
-    return { ...result, outWidth: image.width, outHeight: image.height, ms: Math.round(performance.now() - started), timings };
+    const rounded = Object.fromEntries(Object.entries(timings).map(([stage, ms]) => [stage, Math.round(ms)])) as unknown as Timings;
+    return { ...result, outWidth: image.width, outHeight: image.height, ms: Math.round(performance.now() - started), timings: rounded };
   } catch (error) {
     if (error instanceof AbortError) throw error;
     const message =

@@ -26,7 +26,9 @@ export class Stitcher {
     depth: Image['depth'],
   ) {
     this.output = allocateImage(width * scale, height * scale, channels, depth);
-    this.bandRows = plan.rows[0]!.size * scale;
+    const single = plan.rows.length === 1 && plan.columns.length === 1;
+    // One tile needs no blending band; otherwise the band holds one window's height of output rows.
+    this.bandRows = single ? 0 : plan.rows[0]!.size * scale;
     this.band = new Float32Array(this.bandRows * this.output.width * channels);
     this.columnWeights = plan.columns.map((_, i) => axisWeights(plan.columns, i, scale, plan.feather));
     this.rowWeights = plan.rows.map((_, i) => axisWeights(plan.rows, i, scale, plan.feather));
@@ -34,6 +36,7 @@ export class Stitcher {
 
   /** Adds one tile's model output (float32 NCHW RGB, window size × scale), clamped to [0, 1], with its weights. */
   add(rowIndex: number, columnIndex: number, tensor: Float32Array): void {
+    if (this.plan.rows.length === 1 && this.plan.columns.length === 1) return this.writeWhole(tensor);
     const { plan, scale, output } = this;
     const column = plan.columns[columnIndex]!;
     const row = plan.rows[rowIndex]!;
@@ -67,9 +70,29 @@ export class Stitcher {
     }
   }
 
+  /** A single tile covers the image: round straight into the output, no blending band needed. */
+  private writeWhole(tensor: Float32Array): void {
+    const { output } = this;
+    const plane = output.width * output.height;
+    const peak = maxSample(output.depth);
+    const data = output.data;
+    if (output.channels === 3) {
+      for (let p = 0, to = 0; p < plane; p++, to += 3) {
+        data[to] = Math.round(clamp01(tensor[p]!) * peak);
+        data[to + 1] = Math.round(clamp01(tensor[plane + p]!) * peak);
+        data[to + 2] = Math.round(clamp01(tensor[2 * plane + p]!) * peak);
+      }
+    } else {
+      for (let p = 0; p < plane; p++) {
+        data[p] = Math.round(((clamp01(tensor[p]!) + clamp01(tensor[plane + p]!) + clamp01(tensor[2 * plane + p]!)) / 3) * peak);
+      }
+    }
+  }
+
   /** Call after the last tile of a row: rows no later tile touches are rounded into the output. */
   finishRow(rowIndex: number): void {
     const { plan, scale, output } = this;
+    if (this.bandRows === 0) return;
     const done = rowIndex === plan.rows.length - 1 ? output.height : weightSpan(plan.rows, rowIndex + 1, scale, plan.feather).from;
     const rowLength = output.width * output.channels;
     const finished = (done - this.bandTop) * rowLength;

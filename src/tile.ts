@@ -28,13 +28,15 @@ export interface TilePlan {
  * the context added on each side; `tile` 0 means one window over the whole axis.
  */
 export function planAxis(length: number, tile: number, overlap: number): AxisTile[] {
-  const size = tile === 0 ? length : Math.min(length, tile + 2 * overlap);
-  if (size >= length) return [{ start: 0, size: length, coreStart: 0, coreEnd: length }];
+  if (tile === 0 || tile + 2 * overlap >= length) return [{ start: 0, size: length, coreStart: 0, coreEnd: length }];
   const count = Math.ceil(length / tile);
+  // Windows only as large as the evenly split cores need: a tile of 656 on 1024 px gives two 512 px cores in
+  // 580 px windows, not two 724 px windows that overlap by 424.
+  const size = Math.min(length, Math.ceil(length / count) + 2 * overlap);
   const boundaries = Array.from({ length: count + 1 }, (_, i) => Math.round((i * length) / count));
   return boundaries.slice(0, -1).map((coreStart, i) => {
     const coreEnd = boundaries[i + 1]!;
-    // Centre the core in its window; windows near the border are shifted back inside, gaining context.
+    // Centre the core in its window; windows at the border are shifted back inside, gaining context.
     const start = Math.min(Math.max(coreStart - overlap, 0), length - size);
     return { start, size, coreStart, coreEnd };
   });
