@@ -1,6 +1,6 @@
 /** The command line: a Commander program built by `makeProgram`, run in-process by tests and by bin/upscale.js. */
 import { Chalk } from 'chalk';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { readManifest, modelNames } from './catalog.js';
 import { EXIT, exitCodeFor, UsageError } from './errors.js';
@@ -34,6 +34,27 @@ interface CliFlags {
   flip?: boolean;
   flop?: boolean;
   resize?: string;
+  width?: string;
+  height?: string;
+  fit?: string;
+  brightness?: string;
+  saturation?: string;
+  hue?: string;
+  contrast?: string;
+  gamma?: string;
+  grayscale?: boolean;
+  normalize?: boolean;
+  denoise?: string;
+  blur?: string;
+  sharpen?: boolean | string;
+  watermark?: string;
+  watermarkPosition?: string;
+  watermarkOpacity?: string;
+  watermarkScale?: string;
+  annotate?: string;
+  annotateSize?: string;
+  annotateColour?: string;
+  annotateColor?: string;
   overwrite?: boolean;
   skipExisting?: boolean;
   dryRun?: boolean;
@@ -96,7 +117,28 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
     .option('--rotate <degrees>', 'rotate clockwise, -360 to 360')
     .option('--flip', 'mirror vertically')
     .option('--flop', 'mirror horizontally')
-    .option('--resize <WxH|Wx|xH>', 'fit inside this size, aspect ratio kept')
+    .option('--resize <WxH|Wx|xH|WxH!>', 'resize: fit inside, aspect kept; WxH! forces exactly WxH')
+    .option('--width <px>', 'shorthand for --resize <px>x')
+    .option('--height <px>', 'shorthand for --resize x<px>')
+    .option('--fit <mode>', 'how --resize WxH fits: inside (default), cover, contain, fill')
+    .option('--brightness <factor>', 'multiply brightness, 0-10 (1 = unchanged)')
+    .option('--saturation <factor>', 'multiply saturation, 0-10 (0 = grey)')
+    .option('--hue <degrees>', 'rotate hue, -360 to 360')
+    .option('--contrast <factor>', 'scale contrast around mid-grey, 0-10 (1 = unchanged)')
+    .option('--gamma <value>', 'gamma 0.1-10: output = input^(1/gamma); above 1 brightens mid-tones')
+    .option('--grayscale', 'convert to single-channel grey')
+    .option('--normalize', 'stretch contrast to the full range')
+    .option('--denoise <strength>', 'median filter of (2 x strength + 1) px, strength 1-10')
+    .option('--blur <sigma>', 'Gaussian blur, sigma 0.3-1000')
+    .option('--sharpen [sigma]', 'unsharp mask; optional sigma 0.01-10')
+    .option('--watermark <file>', 'composite this image over the output')
+    .option('--watermark-position <pos>', 'north, northeast, east, southeast (watermark default), south, southwest (annotation default), west, northwest, center')
+    .option('--watermark-opacity <0-1>', 'watermark opacity (default 0.5)')
+    .option('--watermark-scale <fraction>', 'watermark width as a fraction of the output width, 0.01-1 (default 0.2)')
+    .option('--annotate <text>', 'draw this text on the output')
+    .option('--annotate-size <px>', 'text height in output pixels, 4-2000 (default 1/20 of the height)')
+    .option('--annotate-colour <colour>', 'text colour: #rgb, #rrggbb or a CSS name (default white)')
+    .addOption(new Option('--annotate-color <color>').hideHelp())
     .option('--overwrite', 'replace existing outputs')
     .option('--skip-existing', 'leave existing outputs alone (resume a batch)')
     .option('--dry-run', 'print the plan, write nothing')
@@ -119,8 +161,10 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
       const fileBars = new Map<string, cliProgress.SingleBar>();
       let overall: cliProgress.SingleBar | undefined;
       let finished = 0;
+      const { annotateColor, ...rest } = flags;
       const options: UpscaleOptions = {
-        ...flags,
+        ...rest,
+        annotateColour: flags.annotateColour ?? annotateColor,
         signal: io.signal,
         onNotice: (line) => (flags.quiet ? undefined : writeErr(colour.dim(line))),
         onEvent: (event) => {

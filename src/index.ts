@@ -4,6 +4,7 @@
  */
 import pLimit from 'p-limit';
 import { discover } from './discover.js';
+import { checkWatermark } from './edit.js';
 import { AbortError } from './errors.js';
 import { loadNetwork, type Network } from './model.js';
 import { resolveOptions, type UpscaleOptions } from './options.js';
@@ -33,6 +34,7 @@ export interface UpscaleReport {
 export async function upscale(inputs: string | readonly string[], options: UpscaleOptions = {}): Promise<UpscaleReport> {
   const started = performance.now();
   const resolved = resolveOptions(options);
+  if (resolved.edits.watermark) await checkWatermark(resolved.edits.watermark.path);
   const sources = await discover(typeof inputs === 'string' ? [inputs] : inputs, resolved.output);
   const run = resolveRun(resolved.model, resolved.scale);
   let network: Network | undefined;
@@ -85,7 +87,7 @@ export async function upscale(inputs: string | readonly string[], options: Upsca
 export { resolveOptions, type UpscaleOptions, type UpscaleEvent, type ResolvedOptions } from './options.js';
 export type { FileResult, Timings } from './pipeline.js';
 export type { Image, ImageMetadata } from './image.js';
-export type { Crop, Resize, Edits } from './edit.js';
+export type { Annotation, Colour, Crop, Edits, Filters, Fit, Position, Resize, Watermark } from './edit.js';
 export type { Format } from './encode.js';
 export type { Device } from './model.js';
 export { UsageError, InputError, ModelError, AbortError } from './errors.js';

@@ -32,6 +32,8 @@ export const messages = {
   unknownModel: (value: string, names: readonly string[]) =>
     `Unknown model "${value}" for --model: expected one of ${names.join(', ')}, or a path to an .onnx file`,
   conflictingFlags: (a: string, b: string) => `${a} and ${b} cannot be used together`,
+  needsFlag: (flag: string, needed: string) => `${flag} needs ${needed}`,
+  badWatermark: (path: string, detail: string) => `--watermark ${path}: not a readable image (${detail})`,
   noInputs: () => 'No inputs given: pass image files, folders or quoted globs, e.g. upscale "photos/**/*.jpg"',
   nothingMatched: (input: string) => `${input}: matched no image files (supported: jpeg, png, webp, avif, tiff, gif, heif)`,
   notFound: (input: string) => `${input}: no such file or directory`,

@@ -4,7 +4,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { BASELINE_SCALE, DEFAULT_MODEL, findModel, modelNames, type Model } from './catalog.js';
-import type { Crop, Edits, Resize } from './edit.js';
+import { existsSync, statSync } from 'node:fs';
+import { FITS, POSITIONS, type Annotation, type Crop, type Edits, type Fit, type Position, type Resize, type Watermark } from './edit.js';
 import { FORMATS, type Format } from './encode.js';
 import { UsageError } from './errors.js';
 import { messages } from './messages.js';
@@ -39,8 +40,30 @@ export interface UpscaleOptions {
   rotate?: number | string;
   flip?: boolean;
   flop?: boolean;
-  /** `WxH`, `Wx` or `xH`: fit inside, aspect kept. */
+  /** `WxH`, `Wx` or `xH`: fit inside, aspect kept; `WxH!`: exactly that size. */
   resize?: Resize | string;
+  /** Shorthands for `--resize Wx` and `--resize xH`. */
+  width?: number | string;
+  height?: number | string;
+  fit?: Fit | string;
+  brightness?: number | string;
+  saturation?: number | string;
+  hue?: number | string;
+  gamma?: number | string;
+  contrast?: number | string;
+  /** true, or the sigma of the unsharp mask. */
+  sharpen?: boolean | number | string;
+  blur?: number | string;
+  grayscale?: boolean;
+  normalize?: boolean;
+  denoise?: number | string;
+  watermark?: string;
+  watermarkPosition?: Position | string;
+  watermarkOpacity?: number | string;
+  watermarkScale?: number | string;
+  annotate?: string;
+  annotateSize?: number | string;
+  annotateColour?: string;
   overwrite?: boolean;
   skipExisting?: boolean;
   dryRun?: boolean;
@@ -124,18 +147,18 @@ function parseCrop(value: Crop | string | undefined): Crop | undefined {
 
 function parseResize(value: Resize | string | undefined): Resize | undefined {
   if (value === undefined) return undefined;
-  const fail = () => new UsageError(messages.expected('WxH, Wx or xH with whole numbers of pixels', '--resize', typeof value === 'string' ? value : `${value.width}x${value.height}`));
+  const fail = () => new UsageError(messages.expected('WxH, Wx, xH or WxH! with whole numbers of pixels', '--resize', typeof value === 'string' ? value : `${value.width}x${value.height}`));
   if (typeof value !== 'string') {
     const ok = [value.width, value.height].every((n) => n === undefined || (Number.isInteger(n) && n > 0)) && (value.width ?? value.height) !== undefined;
     if (!ok) throw fail();
     return value;
   }
-  const match = /^\s*(\d*)\s*[xX×]\s*(\d*)\s*$/.exec(value);
-  if (!match || (match[1] === '' && match[2] === '')) throw fail();
+  const match = /^\s*(\d*)\s*[xX×]\s*(\d*)\s*(!?)\s*$/.exec(value);
+  if (!match || (match[1] === '' && match[2] === '') || (match[3] && (match[1] === '' || match[2] === ''))) throw fail();
   const width = match[1] ? Number(match[1]) : undefined;
   const height = match[2] ? Number(match[2]) : undefined;
   if (width === 0 || height === 0) throw fail();
-  return { width, height };
+  return match[3] ? { width, height, fit: 'fill' } : { width, height };
 }
 
 export function resolveOptions(options: UpscaleOptions = {}): ResolvedOptions {
@@ -160,7 +183,23 @@ export function resolveOptions(options: UpscaleOptions = {}): ResolvedOptions {
       rotate: number('--rotate', options.rotate, -360, 360),
       flip: options.flip ?? false,
       flop: options.flop ?? false,
-      resize: parseResize(options.resize),
+      resize: resolveResize(options),
+      colour: {
+        brightness: number('--brightness', options.brightness, 0, 10),
+        saturation: number('--saturation', options.saturation, 0, 10),
+        hue: number('--hue', options.hue, -360, 360),
+        contrast: number('--contrast', options.contrast, 0, 10),
+        gamma: number('--gamma', options.gamma, 0.1, 10),
+      },
+      filters: {
+        grayscale: options.grayscale ?? false,
+        normalize: options.normalize ?? false,
+        denoise: integer('--denoise', options.denoise, 1, 10, true),
+        blur: number('--blur', options.blur, 0.3, 1000),
+        sharpen: resolveSharpen(options.sharpen),
+      },
+      watermark: resolveWatermark(options),
+      annotate: resolveAnnotation(options),
     },
     overwrite: options.overwrite ?? false,
     skipExisting: options.skipExisting ?? false,
@@ -172,6 +211,57 @@ export function resolveOptions(options: UpscaleOptions = {}): ResolvedOptions {
     onNotice: options.onNotice,
     signal: options.signal,
   };
+}
+
+/** --resize, or its --width / --height shorthands, with --fit applied. */
+function resolveResize(options: UpscaleOptions): Resize | undefined {
+  const width = integer('--width', options.width, 1, 1_000_000, true);
+  const height = integer('--height', options.height, 1, 1_000_000, true);
+  if (options.resize !== undefined && (width !== undefined || height !== undefined)) {
+    throw new UsageError(messages.conflictingFlags('--resize', width !== undefined ? '--width' : '--height'));
+  }
+  const resize = parseResize(options.resize) ?? (width !== undefined || height !== undefined ? { width, height } : undefined);
+  if (options.fit === undefined) return resize;
+  const fit = oneOf('--fit', options.fit, FITS);
+  if (!resize) throw new UsageError(messages.needsFlag('--fit', '--resize, --width or --height'));
+  if (resize.fit === 'fill' && fit !== 'fill') throw new UsageError(messages.conflictingFlags(`--resize ${String(options.resize)}`, `--fit ${fit}`));
+  return { ...resize, fit };
+}
+
+function resolveWatermark(options: UpscaleOptions): Watermark | undefined {
+  const position = options.watermarkPosition === undefined ? 'southeast' : oneOf('--watermark-position', options.watermarkPosition, POSITIONS);
+  const opacity = number('--watermark-opacity', options.watermarkOpacity, 0, 1) ?? 0.5;
+  const scale = number('--watermark-scale', options.watermarkScale, 0.01, 1) ?? 0.2;
+  if (options.watermark === undefined) {
+    const stray = options.watermarkOpacity !== undefined ? '--watermark-opacity' : options.watermarkScale !== undefined ? '--watermark-scale' : undefined;
+    if (stray) throw new UsageError(messages.needsFlag(stray, '--watermark <file>'));
+    return undefined;
+  }
+  const path = options.watermark;
+  if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(messages.badWatermark(path, 'no such file'));
+  return { path, position, opacity, scale };
+}
+
+const COLOUR = /^(#[0-9a-f]{3}|#[0-9a-f]{4}|#[0-9a-f]{6}|#[0-9a-f]{8}|[a-z]+)$/i;
+
+function resolveAnnotation(options: UpscaleOptions): Annotation | undefined {
+  const size = integer('--annotate-size', options.annotateSize, 4, 2000, true);
+  const colour = options.annotateColour ?? 'white';
+  if (!COLOUR.test(colour)) throw new UsageError(messages.expected('a colour as #rgb, #rrggbb or a CSS name', '--annotate-colour', colour));
+  if (options.annotate === undefined) {
+    if (options.annotateSize !== undefined) throw new UsageError(messages.needsFlag('--annotate-size', '--annotate <text>'));
+    return undefined;
+  }
+  if (options.annotate.trim() === '') throw new UsageError(messages.expected('non-empty text', '--annotate', options.annotate));
+  // The watermark and the annotation share --watermark-position, as the one placement flag.
+  const position = options.watermarkPosition === undefined ? 'southwest' : oneOf('--watermark-position', options.watermarkPosition, POSITIONS);
+  return { text: options.annotate, position, size, colour };
+}
+
+function resolveSharpen(value: UpscaleOptions['sharpen']): number | true | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return true;
+  return number('--sharpen', value, 0.01, 10);
 }
 
 function normaliseFormat(value: string): Format {
