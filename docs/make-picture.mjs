@@ -20,5 +20,13 @@ await sharp({ create: { width: 384 * 2 + 8, height: 384, channels: 3, background
   ])
   .jpeg({ quality: 92 })
   .toFile('docs/before-after.jpg');
+
+// docs/logo.png, a small logo to watermark with, and docs/editing.jpg: the README's "Editing the result" example.
+const logo = '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="80"><rect x="2" y="2" width="196" height="76" rx="16" fill="#1e3a8a" stroke="#ffffff" stroke-width="4"/>'
+  + '<text x="100" y="54" font-family="sans-serif" font-size="40" font-weight="bold" fill="#ffffff" text-anchor="middle">upscale</text></svg>';
+await sharp(Buffer.from(logo)).png().toFile('docs/logo.png');
+execFileSync('node', ['bin/upscale.js', input, '-o', 'docs/editing.jpg', '--overwrite', '--quiet', '--crop', '0,64,384,256', '--saturation', '1.3',
+  '--contrast', '1.15', '--sharpen', '--watermark', 'docs/logo.png', '--watermark-opacity', '0.8', '--watermark-scale', '0.3',
+  '--annotate', 'Chelsea, 4x', '-q', '90'], { stdio: 'inherit' });
 rmSync(work, { recursive: true, force: true });
-console.log('wrote docs/before-after.jpg');
+console.log('wrote docs/before-after.jpg and docs/editing.jpg');
