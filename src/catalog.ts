@@ -13,9 +13,14 @@ export interface ManifestEntry {
   macsPerPixel: number;
   receptiveFieldRadius: number;
   bestFor: string;
-  speedClass: string;
+  speedClass: 'fast' | 'slow';
   licence: string;
-  source: { package: string; path: string; sha256: Record<string, string> };
+  source: { package: string; path: string; sha256: { param: string; bin: string } };
+}
+
+/** models/manifest.json: written by `npm run models:build`, read by `upscale models` and the model catalogue. */
+export interface Manifest {
+  models: ManifestEntry[];
 }
 
 /** A network to run: a shipped model or a user's .onnx file. */
@@ -49,7 +54,7 @@ export const modelsDir = fileURLToPath(new URL('../models/', import.meta.url));
 let manifest: ManifestEntry[] | undefined;
 
 export function readManifest(): ManifestEntry[] {
-  manifest ??= (JSON.parse(readFileSync(`${modelsDir}manifest.json`, 'utf8')) as { models: ManifestEntry[] }).models;
+  manifest ??= (JSON.parse(readFileSync(`${modelsDir}manifest.json`, 'utf8')) as Manifest).models;
   return manifest;
 }
 

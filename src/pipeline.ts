@@ -136,9 +136,13 @@ async function upscalePixels(image: Image, context: Context, onTile: () => void,
   }
   const started = performance.now();
   upColour = await resizeTo(upColour, target.width, target.height);
-  if (upAlpha) upAlpha = await resizeTo(upAlpha, target.width, target.height);
-  else if (alpha) upAlpha = { ...allocateImage(target.width, target.height, 1, image.depth) };
-  if (upAlpha && opaque) upAlpha.data.fill(maxSample(image.depth));
+  if (upAlpha) {
+    upAlpha = await resizeTo(upAlpha, target.width, target.height);
+  } else if (alpha) {
+    // A fully opaque plane is rebuilt, not upscaled.
+    upAlpha = allocateImage(target.width, target.height, 1, image.depth);
+    upAlpha.data.fill(maxSample(image.depth));
+  }
   timings.stitch += performance.now() - started;
   return upAlpha ? joinAlpha(upColour, upAlpha) : upColour;
 }
@@ -150,14 +154,10 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-export function modelLabel(context: Context): string {
-  return context.model.name;
-}
-
 export async function processFile(file: PlannedFile, context: Context): Promise<FileResult> {
   const { options } = context;
   const started = performance.now();
-  const result: FileResult = { input: file.input, output: file.output, status: 'ok', model: modelLabel(context), ms: 0 };
+  const result: FileResult = { input: file.input, output: file.output, status: 'ok', model: context.model.name, ms: 0 };
   const timings: Timings = { decode: 0, inference: 0, stitch: 0, edit: 0, encode: 0 };
   try {
     if (await exists(file.output)) {

@@ -29,7 +29,7 @@ describe('usage errors: exit 2, one line naming the flag, nothing written', () =
     [['--format', 'bmp'], 'upscale: Expected one of png, jpeg, webp, avif, tiff for --format but received "bmp"'],
     [['--device', 'tpu'], 'upscale: Expected one of auto, cpu, cuda, webgpu for --device but received "tpu"'],
     [['--crop', '1,2,3'], 'upscale: Expected left,top,width,height as whole numbers (width and height > 0) for --crop but received "1,2,3"'],
-    [['--resize', 'big'], 'upscale: Expected WxH, Wx or xH with whole numbers of pixels for --resize but received "big"'],
+    [['--resize', 'big'], 'upscale: Expected WxH, Wx, xH or WxH! with whole numbers of pixels for --resize but received "big"'],
     [['--rotate', 'left'], 'upscale: Expected number between -360 and 360 for --rotate but received "left"'],
     [['--overwrite', '--skip-existing'], 'upscale: --overwrite and --skip-existing cannot be used together'],
   ])('%j', async (flags, message) => {
@@ -202,6 +202,21 @@ describe('report and exit codes', () => {
     expect(run.stdout + run.stderr).not.toMatch(/\u001b\[|\r/);
     const quiet = await cli(cat, '-o', out, '-m', 'nearest', '--quiet', '--overwrite');
     expect(quiet.stdout + quiet.stderr).toBe('');
+  });
+
+  it('on a terminal, progress bars are drawn on stderr and cleared; NO_COLOR keeps them plain', async () => {
+    const { PassThrough } = await import('node:stream');
+    const { main } = await import('../src/cli.js');
+    const stdout = new PassThrough();
+    const stderr = Object.assign(new PassThrough(), { isTTY: true, columns: 100 });
+    let err = '';
+    stderr.on('data', (d) => (err += d));
+    stdout.resume();
+    const code = await main(['node', 'upscale', grey, '-o', scratch(), '-m', 'realesr-animevideov3-x2', '--tile', '16'], { stdout, stderr, env: { NO_COLOR: '1' } });
+    expect(code).toBe(0);
+    expect(err).toMatch(/images/);
+    expect(err).toMatch(/\d+\/\d+/);
+    expect(err).not.toMatch(/\u001b\[3\dm/);
   });
 
   it('upscale models lists every model; --json gives { models }', async () => {

