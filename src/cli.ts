@@ -106,7 +106,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
     .argument('[inputs...]', 'image files, folders (walked recursively) and quoted globs')
     .option('-o, --output <path>', 'output folder (input tree mirrored below it) or, with one input, output file')
     .option('-m, --model <name|file.onnx>', `model: ${modelNames().join(', ')}, or an .onnx file`, 'realesr-general-x4v3')
-    .option('-s, --scale <n>', "output scale, any number >= 1 (default: the model's own, 4 for baselines)")
+    .option('-s, --scale <n>', "output scale, any number from 1 to 16 (default: the model's own, 4 for baselines)")
     .option('--tile <px>', 'tile edge in input pixels, 16-4096; 0 = whole image in one run (default: largest that fits --memory)')
     .option('--tile-overlap <px>', "context around each tile, 0-512 (default: the model's receptive field, or 32)")
     .option('--device <device>', 'execution provider: auto, cpu, cuda, webgpu', 'auto')
