@@ -12,7 +12,7 @@ import type { ResolvedOptions } from './options.js';
 import type { PlannedFile } from './plan.js';
 import { resample } from './resample.js';
 import { Stitcher } from './stitch.js';
-import { planTiles, windowToTensor } from './tile.js';
+import { planTiles, windowToTensor, type TilePlan } from './tile.js';
 import { writeAtomically } from './write.js';
 
 /** Milliseconds spent in each stage of one image. */
@@ -50,7 +50,7 @@ export function defaultOverlap(model: NetworkModel): number {
 export function defaultTile(model: NetworkModel, overlap: number, memoryMiB: number): number {
   const perPixel = BYTES_PER_TILE_PIXEL[model.architecture ?? 'custom'];
   const window = Math.floor(Math.sqrt((memoryMiB * 2 ** 20) / perPixel));
-  return Math.max(16, Math.floor((window - 2 * overlap) / 8) * 8);
+  return Math.max(16, window - 2 * overlap);
 }
 
 export interface Context {
@@ -77,13 +77,17 @@ function checkAbort(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError('interrupted');
 }
 
-async function runNetwork(image: Image, context: Context, onTile: () => void, timings: Timings): Promise<Image> {
-  const network = context.network!;
-  const model = context.model as NetworkModel;
-  const { options } = context;
+/** The tiling of a width × height image under the batch's tile, overlap and memory settings. */
+function planFor(width: number, height: number, model: NetworkModel, options: ResolvedOptions): TilePlan {
   const overlap = options.tileOverlap ?? defaultOverlap(model);
   const tile = options.tile ?? defaultTile(model, overlap, options.memory);
-  const plan = planTiles(image.width, image.height, tile, overlap, model.receptiveFieldRadius);
+  return planTiles(width, height, tile, overlap, model.receptiveFieldRadius);
+}
+
+async function runNetwork(image: Image, context: Context, onTile: () => void, timings: Timings): Promise<Image> {
+  const network = context.network!;
+  const { options } = context;
+  const plan = planFor(image.width, image.height, context.model as NetworkModel, options);
   const stitcher = new Stitcher(plan, network.scale, image.width, image.height, image.channels === 1 ? 1 : 3, image.depth);
   const windowWidth = plan.columns[0]!.size;
   const windowHeight = plan.rows[0]!.size;
@@ -107,12 +111,9 @@ async function runNetwork(image: Image, context: Context, onTile: () => void, ti
   return stitcher.output;
 }
 
-export function tileCount(width: number, height: number, context: Context): number {
+function tileCount(width: number, height: number, context: Context): number {
   if (context.model.kind === 'baseline') return 1;
-  const model = context.model;
-  const overlap = context.options.tileOverlap ?? defaultOverlap(model);
-  const tile = context.options.tile ?? defaultTile(model, overlap, context.options.memory);
-  const plan = planTiles(width, height, tile, overlap, model.receptiveFieldRadius);
+  const plan = planFor(width, height, context.model, context.options);
   return plan.rows.length * plan.columns.length;
 }
 

@@ -113,3 +113,33 @@ describe('windowToTensor', () => {
     expect(Array.from(windowToTensor(grey, { start: 0, size: 2, coreStart: 0, coreEnd: 2 }, { start: 0, size: 1, coreStart: 0, coreEnd: 1 }))).toEqual([0, 1, 0, 1, 0, 1]);
   });
 });
+
+describe('tile defaults and passes', async () => {
+  const { defaultOverlap, defaultTile, passesFor } = await import('../src/pipeline.js');
+  const srvgg = { kind: 'network' as const, name: 'x4v3', path: '', receptiveFieldRadius: 34, architecture: 'SRVGGNetCompact' as const };
+  const rrdb = { ...srvgg, receptiveFieldRadius: 349, architecture: 'RRDBNet' as const };
+
+  it('overlap covers an SRVGG receptive field exactly; RRDB gets a 32 px feathered overlap', () => {
+    expect(defaultOverlap(srvgg)).toBe(34);
+    expect(defaultOverlap(rrdb)).toBe(32);
+  });
+
+  it.each([
+    [2048, 956], // a 1024 px window: photos up to about 1 Mpx in one tile
+    [512, 444],
+    [64, 113],
+  ])('SRVGG with a %i MiB budget: tile %i', (memory, tile) => {
+    expect(defaultTile(srvgg, 34, memory)).toBe(tile);
+  });
+
+  it.each([
+    [4, 4, 1],
+    [2.5, 4, 1],
+    [8, 4, 2],
+    [16, 4, 2],
+    [6, 2, 3],
+    [1, 4, 1],
+  ])('scale %s with a ×%i model takes %i pass(es)', (scale, modelScale, passes) => {
+    expect(passesFor(scale, modelScale)).toBe(passes);
+  });
+});
