@@ -1,13 +1,12 @@
 /** Reads an image with sharp into the pipeline's Image, orientation applied, with the metadata to carry over. */
 import { stat } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
-import { InputError } from './errors.js';
+import { errorLine, InputError } from './errors.js';
 import { errnoText, messages } from './messages.js';
 import type { Image, ImageMetadata } from './image.js';
 import { pixelsFrom } from './sharp-raw.js';
 
 export interface Header {
-  format: string;
   /** Size after EXIF orientation is applied. */
   width: number;
   height: number;
@@ -16,11 +15,11 @@ export interface Header {
 export interface Decoded {
   image: Image;
   metadata: ImageMetadata;
-  format: string;
 }
 
-function firstLine(error: unknown): string {
-  return String(error instanceof Error ? error.message : error).split('\n')[0]!.replace(/^Input (file|buffer) /, '');
+/** sharp's message without its "Input file" prefix: the file is named by our own message. */
+function sharpError(error: unknown): string {
+  return errorLine(error).replace(/^Input (file|buffer) /, '');
 }
 
 /** Reads only the header: cheap enough to check sizes and limits before any pixels are decoded. */
@@ -36,14 +35,14 @@ export async function readHeader(path: string): Promise<Header> {
   try {
     metadata = await sharp(path, { limitInputPixels: false }).metadata();
   } catch (error) {
-    const detail = firstLine(error);
+    const detail = sharpError(error);
     if (/unsupported image format/i.test(detail)) throw new InputError(messages.unsupportedInput(path, 'unknown format'));
     if (/EACCES|permission/i.test(detail)) throw new InputError(messages.unreadable(path, 'permission denied'));
     throw new InputError(messages.corruptInput(path, detail));
   }
   const { width, height } = metadata.autoOrient ?? metadata;
   if (!width || !height) throw new InputError(messages.corruptInput(path, 'no image size in header'));
-  return { format: metadata.format ?? 'unknown', width, height };
+  return { width, height };
 }
 
 /**
@@ -56,7 +55,7 @@ export async function decode(path: string, maxPixels: number): Promise<Decoded> 
   try {
     meta = await input.metadata();
   } catch (error) {
-    throw new InputError(messages.corruptInput(path, firstLine(error)));
+    throw new InputError(messages.corruptInput(path, sharpError(error)));
   }
   const cmyk = meta.space === 'cmyk';
   const grey = meta.channels !== undefined && meta.channels <= 2 && !meta.isPalette;
@@ -68,7 +67,7 @@ export async function decode(path: string, maxPixels: number): Promise<Decoded> 
   try {
     decoded = await pipeline.raw({ depth: deep ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (error) {
-    throw new InputError(messages.corruptInput(path, firstLine(error)));
+    throw new InputError(messages.corruptInput(path, sharpError(error)));
   }
   const { data, info } = decoded;
   const depth = deep ? 16 : 8;
@@ -80,6 +79,5 @@ export async function decode(path: string, maxPixels: number): Promise<Decoded> 
       xmp: meta.xmp,
       density: meta.density,
     },
-    format: meta.format ?? 'png',
   };
 }

@@ -4,7 +4,7 @@
  * sharpen), then the watermark and the annotation. Each sharp operation is its own step, so the order is the real one.
  */
 import sharp, { type Sharp } from 'sharp';
-import { InputError, UsageError } from './errors.js';
+import { errorLine, InputError, UsageError } from './errors.js';
 import { allocateImage, hasAlpha, maxSample, type Image } from './image.js';
 import { messages } from './messages.js';
 import { imageFrom, sharpFrom } from './sharp-raw.js';
@@ -191,7 +191,7 @@ export async function checkWatermark(path: string): Promise<void> {
   try {
     await sharp(path).metadata();
   } catch (error) {
-    throw new UsageError(messages.badWatermark(path, String((error as Error).message).split('\n')[0]!));
+    throw new UsageError(messages.badWatermark(path, errorLine(error)));
   }
 }
 

@@ -1,11 +1,12 @@
 /** Encodes the final Image with sharp, re-attaching the input's ICC profile, EXIF and XMP unless stripped. */
 import { randomBytes } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { hasAlpha, type Image, type ImageMetadata } from './image.js';
 import { bytesOf, colourspaceOf, sharpFrom } from './sharp-raw.js';
+import { withTemporary } from './write.js';
 
 export const FORMATS = ['png', 'jpeg', 'webp', 'avif', 'tiff'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -15,13 +16,6 @@ export const MAX_SIDE: Record<Format, number> = { png: 2 ** 31 - 1, jpeg: 65535,
 
 /** The usual file extension for each format. */
 export const EXTENSION: Record<Format, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', avif: '.avif', tiff: '.tif' };
-
-/** Formats sharp reads that map onto an output format; anything else (gif, svg, heif) is written as png. */
-export function outputFormatFor(inputFormat: string): Format {
-  if (inputFormat === 'jpg') return 'jpeg';
-  if (inputFormat === 'heif') return 'png';
-  return (FORMATS as readonly string[]).includes(inputFormat) ? (inputFormat as Format) : 'png';
-}
 
 export interface EncodeOptions {
   format: Format;
@@ -87,10 +81,8 @@ export async function encode(image: Image, options: EncodeOptions): Promise<Buff
     return withFormat(sharpFrom(image), image, options).toBuffer();
   }
   const staging = join(tmpdir(), `upscale-${process.pid}-${randomBytes(6).toString('hex')}.v`);
-  try {
+  return withTemporary(staging, async () => {
     await writeFile(staging, vipsFile(image, metadata));
-    return await withFormat(sharp(staging, { limitInputPixels: false }).keepMetadata().toColourspace(colourspaceOf(image)), image, options).toBuffer();
-  } finally {
-    await rm(staging, { force: true });
-  }
+    return withFormat(sharp(staging, { limitInputPixels: false }).keepMetadata().toColourspace(colourspaceOf(image)), image, options).toBuffer();
+  });
 }

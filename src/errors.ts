@@ -18,6 +18,11 @@ export class AbortError extends Error {
   override name = 'AbortError';
 }
 
+/** The first line of an error's message: what a one-line report can show of a library's error. */
+export function errorLine(error: unknown): string {
+  return String(error instanceof Error ? error.message : error).split('\n')[0]!.trim();
+}
+
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 export function exitCodeFor(error: unknown): number {

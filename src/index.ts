@@ -39,8 +39,7 @@ export async function upscale(inputs: string | readonly string[], options: Upsca
   const run = resolveRun(resolved.model, resolved.scale);
   let network: Network | undefined;
   // A custom model's scale is only known once loaded, and a dry run must still report it.
-  const mustLoad = run.model.kind === 'network' && (!resolved.dryRun || run.model.scale === undefined);
-  if (mustLoad && run.model.kind === 'network') {
+  if (run.model.kind === 'network' && (!resolved.dryRun || run.model.scale === undefined)) {
     network = await loadNetwork(run.model, { device: resolved.device, onDeviceChosen: resolved.onNotice });
   }
   const scale = resolved.scale ?? network?.scale ?? run.scale;

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { InferenceSession } from 'onnxruntime-node';
-import { ModelError, UsageError } from './errors.js';
+import { errorLine, ModelError, UsageError } from './errors.js';
 import { messages } from './messages.js';
 import type { NetworkModel } from './catalog.js';
 
@@ -193,7 +193,7 @@ async function openSession(model: NetworkModel, options: LoadOptions): Promise<O
       return await openOn(model.path, chosen);
     } catch (error) {
       if (chosen !== 'cpu') throw new UsageError(messages.deviceUnavailable(chosen, availableDevices()));
-      throw new ModelError(messages.modelNotOnnx(model.name, firstLine(error)));
+      throw new ModelError(messages.modelNotOnnx(model.name, errorLine(error)));
     }
   };
   if (device !== 'auto') return { ...(await open(device)), device };
@@ -201,7 +201,7 @@ async function openSession(model: NetworkModel, options: LoadOptions): Promise<O
     try {
       return { ...(await openOn(model.path, 'cuda')), device: 'cuda', notice: messages.deviceChosen('cuda', 'CUDA provider installed') };
     } catch (error) {
-      return { ...(await open('cpu')), device: 'cpu', notice: messages.deviceChosen('cpu', `CUDA failed to start: ${firstLine(error)}`) };
+      return { ...(await open('cpu')), device: 'cpu', notice: messages.deviceChosen('cpu', `CUDA failed to start: ${errorLine(error)}`) };
     }
   }
   return { ...(await open('cpu')), device: 'cpu', notice: messages.deviceChosen('cpu', 'no CUDA provider installed; see README "GPU"') };
@@ -209,10 +209,6 @@ async function openSession(model: NetworkModel, options: LoadOptions): Promise<O
 
 function availableDevices(): string[] {
   return ['cpu', ...(cudaInstalled() ? ['cuda'] : []), 'webgpu (where an adapter exists)'];
-}
-
-function firstLine(error: unknown): string {
-  return String(error instanceof Error ? error.message : error).split('\n')[0]!.trim();
 }
 
 /** Loads a network and checks it is an upscaler: one [1,3,H,W] float input, output a whole multiple of it. */
@@ -259,7 +255,7 @@ export async function loadNetwork(model: NetworkModel, options: LoadOptions): Pr
       try {
         return (await infer(tensor, width, height)).data;
       } catch (error) {
-        throw new ModelError(messages.modelRunFailed(model.name, firstLine(error)));
+        throw new ModelError(messages.modelRunFailed(model.name, errorLine(error)));
       }
     },
     release: () => worker.close(),
@@ -276,7 +272,7 @@ async function probeScale(
   try {
     probe = await infer(new Float32Array(3 * size * size).fill(0.5), size, size);
   } catch (error) {
-    throw new UsageError(messages.modelNotOnnx(model.name, firstLine(error)));
+    throw new UsageError(messages.modelNotOnnx(model.name, errorLine(error)));
   }
   const ratio = probe.outWidth / size;
   if (probe.channels !== 3) throw new UsageError(messages.modelBadInput(model.name, `an output of ${probe.channels} channels`));

@@ -4,7 +4,7 @@ import { BASELINE_SCALE, pickVariant, type Model, type NetworkModel } from './ca
 import { decode, readHeader } from './decode.js';
 import { applyEdits, finalSize, resizeTo } from './edit.js';
 import { encode, MAX_SIDE } from './encode.js';
-import { AbortError, InputError, ModelError } from './errors.js';
+import { AbortError, errorLine, InputError, ModelError } from './errors.js';
 import { allocateImage, hasAlpha, isOpaque, joinAlpha, maxSample, splitAlpha, type Image } from './image.js';
 import { messages } from './messages.js';
 import type { Network } from './model.js';
@@ -206,7 +206,7 @@ export async function processFile(file: PlannedFile, context: Context): Promise<
     const message =
       error instanceof InputError || error instanceof ModelError
         ? error.message
-        : messages.unexpected(file.input, String((error as Error)?.message ?? error).split('\n')[0]!);
+        : messages.unexpected(file.input, errorLine(error));
     return { ...result, status: 'error', error: message, ms: Math.round(performance.now() - started) };
   } finally {
     options.onEvent?.({ type: 'done', input: file.input });

@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Source } from './discover.js';
-import { EXTENSION, outputFormatFor, type Format } from './encode.js';
+import { EXTENSION, type Format } from './encode.js';
 import { UsageError } from './errors.js';
 import { messages } from './messages.js';
 
@@ -29,8 +29,9 @@ function outputFileFormat(output: string | undefined): Format | undefined {
   return FORMAT_OF_EXTENSION[extname(output).toLowerCase()];
 }
 
+/** The input's format by its extension; inputs no encoder here writes (gif, heif) become png. */
 function inputFormatGuess(input: string): Format {
-  return outputFormatFor(FORMAT_OF_EXTENSION[extname(input).toLowerCase()] ?? 'png');
+  return FORMAT_OF_EXTENSION[extname(input).toLowerCase()] ?? 'png';
 }
 
 /** Keeps the input's own extension spelling when the format is unchanged (photo.JPEG stays .JPEG). */

@@ -15,6 +15,20 @@ export function removeTemporaries(): void {
 }
 
 /**
+ * Runs `work` with a temporary file at `path`, which is removed afterwards, and also by `removeTemporaries` if the
+ * process is stopped first.
+ */
+export async function withTemporary<T>(path: string, work: () => Promise<T>): Promise<T> {
+  temporaries.add(path);
+  try {
+    return await work();
+  } finally {
+    await rm(path, { force: true }).catch(() => undefined);
+    temporaries.delete(path);
+  }
+}
+
+/**
  * Writes `bytes` to `target` atomically. Without `overwrite`, an existing target is never replaced, even one that
  * appeared while we worked: the final step is a hard link, which fails if the name is taken.
  */
@@ -26,25 +40,24 @@ export async function writeAtomically(target: string, bytes: Uint8Array, overwri
       // A file where a folder should be reports EEXIST; name the real problem.
       throw error.code === 'EEXIST' ? Object.assign(error, { code: 'ENOTDIR' }) : error;
     });
-    temporaries.add(temporary);
-    await writeFile(temporary, bytes, { flag: 'wx' });
-    if (overwrite) {
-      await rename(temporary, target);
-    } else {
-      try {
-        await link(temporary, target);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new InputError(messages.outputExists(target));
-        // File systems without hard links (FAT, some network shares): fall back to a plain rename.
-        if ((error as NodeJS.ErrnoException).code !== 'EPERM' && (error as NodeJS.ErrnoException).code !== 'ENOTSUP') throw error;
-        await rename(temporary, target);
-      }
-    }
+    await withTemporary(temporary, () => moveIntoPlace(temporary, target, bytes, overwrite));
   } catch (error) {
     if (error instanceof InputError) throw error;
     throw new InputError(messages.unwritable(target, errnoText((error as NodeJS.ErrnoException).code)));
-  } finally {
-    await rm(temporary, { force: true }).catch(() => undefined);
-    temporaries.delete(temporary);
+  }
+}
+
+/** Writes the temporary file and moves it to `target`: a rename, or without `overwrite` a hard link that fails if the name is taken. */
+async function moveIntoPlace(temporary: string, target: string, bytes: Uint8Array, overwrite: boolean): Promise<void> {
+  await writeFile(temporary, bytes, { flag: 'wx' });
+  if (overwrite) return rename(temporary, target);
+  try {
+    await link(temporary, target);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new InputError(messages.outputExists(target));
+    // File systems without hard links (FAT, some network shares): fall back to a plain rename.
+    if (code !== 'EPERM' && code !== 'ENOTSUP') throw error;
+    await rename(temporary, target);
   }
 }
