@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { getSystemErrorMap } from 'node:util';
 import sharp, { type Sharp } from 'sharp';
 import { hasAlpha, type Image, type ImageMetadata } from './image.js';
 import { bytesOf, colourspaceOf, sharpFrom } from './sharp-raw.js';
@@ -37,7 +39,7 @@ function vipsField(type: string, name: string, value: string): string {
  * together with an ICC profile and EXIF to keep *without* it colour-converting them, so the output keeps the
  * input's colours and profile exactly.
  */
-function vipsFile(image: Image, metadata: ImageMetadata): Buffer {
+function vipsFile(image: Image, metadata: ImageMetadata): Buffer[] {
   const header = Buffer.alloc(64);
   header.set([0xb6, 0xa6, 0xf2, 0x08], 0);
   header.writeInt32LE(image.width, 4);
@@ -56,7 +58,8 @@ function vipsFile(image: Image, metadata: ImageMetadata): Buffer {
   // Pixels were rotated upright on decode, so the kept EXIF must not rotate them again.
   fields += vipsField('gint', 'orientation', '1');
   const xml = `<?xml version="1.0"?>\n<root xmlns="http://www.vips.ecs.soton.ac.uk/vips/8.18.7">\n  <header>\n  </header>\n  <meta>\n${fields}  </meta>\n</root>\n`;
-  return Buffer.concat([header, bytesOf(image), Buffer.from(xml)]);
+  // In parts, so the pixels are written from the image itself rather than copied into one large buffer first.
+  return [header, bytesOf(image), Buffer.from(xml)];
 }
 
 function withFormat(pipeline: Sharp, image: Image, { format, quality }: EncodeOptions): Sharp {
@@ -75,14 +78,42 @@ function withFormat(pipeline: Sharp, image: Image, { format, quality }: EncodeOp
   }
 }
 
-export async function encode(image: Image, options: EncodeOptions): Promise<Buffer> {
+/**
+ * Runs `use` on the sharp pipeline that encodes `image`. When there is metadata to keep, the pixels go through a
+ * staging file at `staging`, which lives until `use` is done.
+ */
+async function withEncoder<T>(image: Image, options: EncodeOptions, staging: string, use: (encoder: Sharp) => Promise<T>): Promise<T> {
   const { metadata } = options;
   if (!metadata || (!metadata.icc && !metadata.exif && !metadata.xmp && metadata.density === undefined)) {
-    return withFormat(sharpFrom(image), image, options).toBuffer();
+    return use(withFormat(sharpFrom(image), image, options));
   }
-  const staging = join(tmpdir(), `upscale-${process.pid}-${randomBytes(6).toString('hex')}.v`);
   return withTemporary(staging, async () => {
-    await writeFile(staging, vipsFile(image, metadata));
-    return withFormat(sharp(staging, { limitInputPixels: false }).keepMetadata().toColourspace(colourspaceOf(image)), image, options).toBuffer();
+    await writeFile(staging, Readable.from(vipsFile(image, metadata)));
+    return use(withFormat(sharp(staging, { limitInputPixels: false }).keepMetadata().toColourspace(colourspaceOf(image)), image, options));
   });
+}
+
+export function encode(image: Image, options: EncodeOptions): Promise<Buffer> {
+  const staging = join(tmpdir(), `upscale-${process.pid}-${randomBytes(6).toString('hex')}.v`);
+  return withEncoder(image, options, staging, (encoder) => encoder.toBuffer());
+}
+
+/**
+ * Encodes straight into a file at `path`: libvips writes it as it encodes, so the encoded bytes are never held
+ * whole in memory.
+ */
+export async function encodeToFile(image: Image, options: EncodeOptions, path: string): Promise<void> {
+  // Staged beside the output, so a full disk or a read-only folder is reported for the output's own folder.
+  await withEncoder(image, options, `${path}.v`, (encoder) => encoder.toFile(path)).catch((error: NodeJS.ErrnoException) => {
+    error.code ??= errnoCodeOf(error.message);
+    throw error;
+  });
+}
+
+/** libvips reports a failed write as "system error: <strerror text>"; this recovers the errno name (ENOSPC, …). */
+function errnoCodeOf(message: string): string | undefined {
+  const text = /system error: ([^\n]+)/.exec(message)?.[1]?.toLowerCase();
+  if (text === undefined) return undefined;
+  for (const [name, description] of getSystemErrorMap().values()) if (description.toLowerCase() === text) return name;
+  return undefined;
 }

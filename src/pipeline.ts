@@ -3,7 +3,7 @@ import { access } from 'node:fs/promises';
 import { BASELINE_SCALE, pickVariant, type Model, type NetworkModel } from './catalog.js';
 import { decode, readHeader } from './decode.js';
 import { applyEdits, finalSize, resizeTo } from './edit.js';
-import { encode, MAX_SIDE } from './encode.js';
+import { encodeToFile, MAX_SIDE } from './encode.js';
 import { AbortError, errorLine, InputError, ModelError } from './errors.js';
 import { allocateImage, hasAlpha, isOpaque, joinAlpha, maxSample, splitAlpha, type Image } from './image.js';
 import { messages } from './messages.js';
@@ -92,12 +92,14 @@ async function runNetwork(image: Image, context: Context, onTile: () => void, ti
   const windowWidth = plan.columns[0]!.size;
   const windowHeight = plan.rows[0]!.size;
   const tensor = new Float32Array(3 * windowWidth * windowHeight);
+  // One window shape per image, so one output buffer serves every tile.
+  let output: Image['data'] | undefined;
   for (let r = 0; r < plan.rows.length; r++) {
     for (let c = 0; c < plan.columns.length; c++) {
       checkAbort(options.signal);
       let started = performance.now();
       windowToTensor(image, plan.columns[c]!, plan.rows[r]!, tensor);
-      const output = await network.run(tensor, windowWidth, windowHeight);
+      output = await network.run(tensor, windowWidth, windowHeight, image.depth, output);
       timings.inference += performance.now() - started;
       started = performance.now();
       stitcher.add(r, c, output);
@@ -192,12 +194,8 @@ export async function processFile(file: PlannedFile, context: Context): Promise<
     timings.edit = performance.now() - phase;
     checkAbort(options.signal);
     phase = performance.now();
-    const bytes = await encode(image, {
-      format: file.format,
-      quality: options.quality,
-      metadata: options.stripMetadata ? undefined : decoded.metadata,
-    });
-    await writeAtomically(file.output, bytes, options.overwrite);
+    const encoding = { format: file.format, quality: options.quality, metadata: options.stripMetadata ? undefined : decoded.metadata };
+    await writeAtomically(file.output, (temporary) => encodeToFile(image, encoding, temporary), options.overwrite);
     timings.encode = performance.now() - phase;
     const rounded = Object.fromEntries(Object.entries(timings).map(([stage, ms]) => [stage, Math.round(ms)])) as unknown as Timings;
     return { ...result, outWidth: image.width, outHeight: image.height, ms: Math.round(performance.now() - started), timings: rounded };

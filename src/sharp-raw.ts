@@ -2,6 +2,9 @@
 import sharp, { type Sharp } from 'sharp';
 import type { Image } from './image.js';
 
+// Every image passes through once, so libvips' operation cache would only hold memory (and open files) for nothing.
+sharp.cache(false);
+
 export function colourspaceOf(image: Pick<Image, 'channels' | 'depth'>): 'b-w' | 'grey16' | 'srgb' | 'rgb16' {
   const grey = image.channels <= 2;
   if (image.depth === 16) return grey ? 'grey16' : 'rgb16';

@@ -1,15 +1,22 @@
 /**
- * Stitches model output tiles into the output pixel buffer. Only a band of rows as tall as one window is held in
- * float32 (where tiles of neighbouring rows still have to blend); finished rows are rounded straight into the output.
+ * Stitches model output tiles straight into the output pixel buffer. Where only one tile covers a pixel (weight 1,
+ * everywhere outside the cross-fades) its value is rounded straight into the output; only the cross-fade strips
+ * are accumulated in float32 until every tile that covers them has been added. With an exact overlap there are no
+ * fades and no float buffer at all.
  */
-import { allocateImage, maxSample, type Image } from './image.js';
+import { allocateImage, type Image } from './image.js';
 import { axisWeights, weightSpan, type TilePlan } from './tile.js';
 
 export class Stitcher {
   readonly output: Image;
-  private readonly band: Float32Array;
-  private readonly bandRows: number;
-  private bandTop = 0;
+  /** Output rows fading between tile row r − 1 and r (above) and between r and r + 1 (below), full width. */
+  private above: Float32Array;
+  private below: Float32Array;
+  /** Output columns fading between tile c − 1 and c (left) and between c and c + 1 (right), middle rows only. */
+  private left: Float32Array;
+  private right: Float32Array;
+  /** Fade width in output pixels. */
+  private readonly fade: number;
   private readonly columnWeights: Float32Array[];
   private readonly rowWeights: Float32Array[];
 
@@ -26,86 +33,116 @@ export class Stitcher {
     depth: Image['depth'],
   ) {
     this.output = allocateImage(width * scale, height * scale, channels, depth);
-    const single = plan.rows.length === 1 && plan.columns.length === 1;
-    // One tile needs no blending band; otherwise the band holds one window's height of output rows.
-    this.bandRows = single ? 0 : plan.rows[0]!.size * scale;
-    this.band = new Float32Array(this.bandRows * this.output.width * channels);
+    this.fade = 2 * plan.feather * scale;
+    const middleRows = plan.rows[0]!.size * scale;
+    this.above = new Float32Array(this.fade * this.output.width * channels);
+    this.below = new Float32Array(this.above.length);
+    this.left = new Float32Array(this.fade * middleRows * channels);
+    this.right = new Float32Array(this.left.length);
     this.columnWeights = plan.columns.map((_, i) => axisWeights(plan.columns, i, scale, plan.feather));
     this.rowWeights = plan.rows.map((_, i) => axisWeights(plan.rows, i, scale, plan.feather));
   }
 
-  /** Adds one tile's model output (float32 NCHW RGB, window size × scale), clamped to [0, 1], with its weights. */
-  add(rowIndex: number, columnIndex: number, tensor: Float32Array): void {
-    if (this.plan.rows.length === 1 && this.plan.columns.length === 1) return this.writeWhole(tensor);
-    const { plan, scale, output } = this;
+  /** Output rows [top, bottom) of tile row `r` that no other tile row reaches. */
+  private middleRows(r: number): { top: number; bottom: number } {
+    const { plan, scale, fade } = this;
+    const span = weightSpan(plan.rows, r, scale, plan.feather);
+    return { top: r === 0 ? span.from : span.from + fade, bottom: r === plan.rows.length - 1 ? span.to : span.to - fade };
+  }
+
+  /** Adds one tile's model output (interleaved RGB at the output's depth, window size × scale) with its blend weights. */
+  add(rowIndex: number, columnIndex: number, tile: Image['data']): void {
+    const { plan, scale, output, fade } = this;
     const column = plan.columns[columnIndex]!;
     const row = plan.rows[rowIndex]!;
     const tileWidth = column.size * scale;
-    const plane = tileWidth * row.size * scale;
     const xs = weightSpan(plan.columns, columnIndex, scale, plan.feather);
     const ys = weightSpan(plan.rows, rowIndex, scale, plan.feather);
+    const { top, bottom } = this.middleRows(rowIndex);
+    // Columns [xs.from, leftEnd) fade with the tile before, [rightStart, xs.to) with the tile after.
+    const leftEnd = columnIndex === 0 ? xs.from : xs.from + fade;
+    const rightStart = columnIndex === plan.columns.length - 1 ? xs.to : xs.to - fade;
     const originX = column.start * scale;
     const originY = row.start * scale;
     const wx = this.columnWeights[columnIndex]!;
     const wy = this.rowWeights[rowIndex]!;
-    const channels = output.channels;
     for (let y = ys.from; y < ys.to; y++) {
-      const ty = y - originY;
-      const rowWeight = wy[ty]!;
-      let to = ((y - this.bandTop) * output.width + xs.from) * channels;
-      let from = ty * tileWidth + (xs.from - originX);
-      for (let x = xs.from; x < xs.to; x++, from++) {
-        const weight = rowWeight * wx[x - originX]!;
-        const r = clamp01(tensor[from]!);
-        const g = clamp01(tensor[plane + from]!);
-        const b = clamp01(tensor[2 * plane + from]!);
-        if (channels === 3) {
-          this.band[to++] += weight * r;
-          this.band[to++] += weight * g;
-          this.band[to++] += weight * b;
-        } else {
-          this.band[to++] += (weight * (r + g + b)) / 3;
-        }
+      const source = (y - originY) * tileWidth - originX;
+      if (y < top) {
+        this.accumulate(this.above, output.width, y - ys.from, 0, tile, source, xs.from, xs.to, wy[y - originY]!, wx, originX);
+      } else if (y >= bottom) {
+        this.accumulate(this.below, output.width, y - bottom, 0, tile, source, xs.from, xs.to, wy[y - originY]!, wx, originX);
+      } else {
+        this.accumulate(this.left, fade, y - top, xs.from, tile, source, xs.from, leftEnd, 1, wx, originX);
+        this.writeDirect(y, tile, source, leftEnd, rightStart);
+        this.accumulate(this.right, fade, y - top, rightStart, tile, source, rightStart, xs.to, 1, wx, originX);
+      }
+    }
+    if (columnIndex > 0) this.flush(this.left, fade, top, bottom, xs.from);
+    [this.left, this.right] = [this.right, this.left];
+  }
+
+  /** Adds weighted samples of one output row, columns [from, to), into a strip `stripWidth` wide starting at column `stripX`. */
+  private accumulate(
+    strip: Float32Array,
+    stripWidth: number,
+    stripRow: number,
+    stripX: number,
+    tile: Image['data'],
+    source: number,
+    from: number,
+    to: number,
+    rowWeight: number,
+    wx: Float32Array,
+    originX: number,
+  ): void {
+    const channels = this.output.channels;
+    let at = (stripRow * stripWidth + from - stripX) * channels;
+    for (let x = from; x < to; x++) {
+      const weight = rowWeight * wx[x - originX]!;
+      const s = (source + x) * 3;
+      if (channels === 3) {
+        strip[at++] += weight * tile[s]!;
+        strip[at++] += weight * tile[s + 1]!;
+        strip[at++] += weight * tile[s + 2]!;
+      } else {
+        strip[at++] += (weight * (tile[s]! + tile[s + 1]! + tile[s + 2]!)) / 3;
       }
     }
   }
 
-  /** A single tile covers the image: round straight into the output, no blending band needed. */
-  private writeWhole(tensor: Float32Array): void {
-    const { output } = this;
-    const plane = output.width * output.height;
-    const peak = maxSample(output.depth);
-    const data = output.data;
-    if (output.channels === 3) {
-      for (let p = 0, to = 0; p < plane; p++, to += 3) {
-        data[to] = Math.round(clamp01(tensor[p]!) * peak);
-        data[to + 1] = Math.round(clamp01(tensor[plane + p]!) * peak);
-        data[to + 2] = Math.round(clamp01(tensor[2 * plane + p]!) * peak);
-      }
+  /** Rounds samples of one output row, columns [from, to), that only this tile covers straight into the output. */
+  private writeDirect(y: number, tile: Image['data'], source: number, from: number, to: number): void {
+    const { data, width, channels } = this.output;
+    const at = (y * width + from) * channels;
+    if (channels === 3) {
+      data.set(tile.subarray((source + from) * 3, (source + to) * 3), at);
     } else {
-      for (let p = 0; p < plane; p++) {
-        data[p] = Math.round(((clamp01(tensor[p]!) + clamp01(tensor[plane + p]!) + clamp01(tensor[2 * plane + p]!)) / 3) * peak);
+      for (let s = (source + from) * 3, end = (source + to) * 3, i = at; s < end; s += 3) {
+        data[i++] = Math.round((tile[s]! + tile[s + 1]! + tile[s + 2]!) / 3);
       }
     }
   }
 
-  /** Call after the last tile of a row: rows no later tile touches are rounded into the output. */
-  finishRow(rowIndex: number): void {
-    const { plan, scale, output } = this;
-    if (this.bandRows === 0) return;
-    const done = rowIndex === plan.rows.length - 1 ? output.height : weightSpan(plan.rows, rowIndex + 1, scale, plan.feather).from;
-    const rowLength = output.width * output.channels;
-    const finished = (done - this.bandTop) * rowLength;
-    const peak = maxSample(output.depth);
-    const offset = this.bandTop * rowLength;
-    for (let i = 0; i < finished; i++) output.data[offset + i] = Math.round(this.band[i]! * peak);
-    this.band.copyWithin(0, finished);
-    this.band.fill(0, this.band.length - finished);
-    this.bandTop = done;
+  /** Rounds a finished strip (rows [top, bottom), `stripWidth` columns from column `x`) into the output and clears it. */
+  private flush(strip: Float32Array, stripWidth: number, top: number, bottom: number, x: number): void {
+    const { data, width, channels } = this.output;
+    const rowLength = stripWidth * channels;
+    for (let y = top; y < bottom; y++) {
+      const from = (y - top) * rowLength;
+      const to = (y * width + x) * channels;
+      for (let i = 0; i < rowLength; i++) data[to + i] = Math.round(strip[from + i]!);
+    }
+    strip.fill(0);
   }
-}
 
-function clamp01(value: number): number {
-  // NaN (a broken custom model) becomes 0 rather than poisoning the blend.
-  return value > 0 ? (value < 1 ? value : 1) : 0;
+  /** Call after the last tile of a row: the fade above it is complete; the fade below becomes the next row's above. */
+  finishRow(rowIndex: number): void {
+    const { plan, scale, fade } = this;
+    if (rowIndex > 0) {
+      const from = weightSpan(plan.rows, rowIndex, scale, plan.feather).from;
+      this.flush(this.above, this.output.width, from, from + fade, 0);
+    }
+    [this.above, this.below] = [this.below, this.above];
+  }
 }

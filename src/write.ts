@@ -1,7 +1,7 @@
 /** Atomic output: bytes go to a temporary file beside the target and are renamed into place when complete. */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from './errors.js';
 import { errnoText, messages } from './messages.js';
@@ -29,10 +29,12 @@ export async function withTemporary<T>(path: string, work: () => Promise<T>): Pr
 }
 
 /**
- * Writes `bytes` to `target` atomically. Without `overwrite`, an existing target is never replaced, even one that
- * appeared while we worked: the final step is a hard link, which fails if the name is taken.
+ * Writes a file at `target` atomically: `write` fills a new temporary file beside it, which is then moved into place.
+ * Without `overwrite`, an existing target is never replaced, even one that appeared while we worked: the final step
+ * is a hard link, which fails if the name is taken. File-system errors become one-line input errors; any other
+ * error from `write` (a failing encoder, say) passes through unchanged.
  */
-export async function writeAtomically(target: string, bytes: Uint8Array, overwrite: boolean): Promise<void> {
+export async function writeAtomically(target: string, write: (temporary: string) => Promise<void>, overwrite: boolean): Promise<void> {
   const folder = dirname(target);
   const temporary = join(folder, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
@@ -40,16 +42,19 @@ export async function writeAtomically(target: string, bytes: Uint8Array, overwri
       // A file where a folder should be reports EEXIST; name the real problem.
       throw error.code === 'EEXIST' ? Object.assign(error, { code: 'ENOTDIR' }) : error;
     });
-    await withTemporary(temporary, () => moveIntoPlace(temporary, target, bytes, overwrite));
+    await withTemporary(temporary, async () => {
+      await write(temporary);
+      await moveIntoPlace(temporary, target, overwrite);
+    });
   } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw new InputError(messages.unwritable(target, errnoText((error as NodeJS.ErrnoException).code)));
+    const code = (error as NodeJS.ErrnoException).code;
+    if (error instanceof InputError || code === undefined) throw error;
+    throw new InputError(messages.unwritable(target, errnoText(code)));
   }
 }
 
-/** Writes the temporary file and moves it to `target`: a rename, or without `overwrite` a hard link that fails if the name is taken. */
-async function moveIntoPlace(temporary: string, target: string, bytes: Uint8Array, overwrite: boolean): Promise<void> {
-  await writeFile(temporary, bytes, { flag: 'wx' });
+/** Moves the finished temporary file to `target`: a rename, or without `overwrite` a hard link that fails if the name is taken. */
+async function moveIntoPlace(temporary: string, target: string, overwrite: boolean): Promise<void> {
   if (overwrite) return rename(temporary, target);
   try {
     await link(temporary, target);
