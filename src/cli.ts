@@ -146,7 +146,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
     .option('--quiet', 'print errors only')
     .option('--strip-metadata', 'drop ICC profile, EXIF and XMP from outputs')
     .option('--max-pixels <n>', `refuse inputs with more pixels (default ${DEFAULT_MAX_PIXELS})`)
-    .option('--memory <MiB>', `memory budget for tiles, picks the default tile (default ${DEFAULT_MEMORY_MIB})`)
+    .option('--memory <MiB>', `memory budget for the whole run, 256 or more; picks the default tile (default ${DEFAULT_MEMORY_MIB})`)
     .showHelpAfterError(false)
     // `upscale models --json`: options after a subcommand belong to it.
     .enablePositionalOptions()

@@ -10,6 +10,9 @@ export interface Header {
   /** Size after EXIF orientation is applied. */
   width: number;
   height: number;
+  /** As decode will deliver them, near enough for memory planning. */
+  channels: number;
+  depth: Image['depth'];
 }
 
 export interface Decoded {
@@ -42,7 +45,7 @@ export async function readHeader(path: string): Promise<Header> {
   }
   const { width, height } = metadata.autoOrient ?? metadata;
   if (!width || !height) throw new InputError(messages.corruptInput(path, 'no image size in header'));
-  return { width, height };
+  return { width, height, channels: Math.min(metadata.channels ?? 3, 4), depth: metadata.depth === 'ushort' ? 16 : 8 };
 }
 
 /**

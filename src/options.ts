@@ -206,7 +206,7 @@ export function resolveOptions(options: UpscaleOptions = {}): ResolvedOptions {
     dryRun: options.dryRun ?? false,
     stripMetadata: options.stripMetadata ?? false,
     maxPixels: integer('--max-pixels', options.maxPixels, 1, Number.MAX_SAFE_INTEGER, true) ?? DEFAULT_MAX_PIXELS,
-    memory: integer('--memory', options.memory, 64, 1_048_576, true) ?? DEFAULT_MEMORY_MIB,
+    memory: integer('--memory', options.memory, 256, 1_048_576, true) ?? DEFAULT_MEMORY_MIB,
     onEvent: options.onEvent,
     onNotice: options.onNotice,
     signal: options.signal,

@@ -38,19 +38,61 @@ export interface FileResult {
   timings?: Timings;
 }
 
-/** Estimated working memory of a network per input pixel of a tile, by architecture (measured, with headroom). */
-const BYTES_PER_TILE_PIXEL = { SRVGGNetCompact: 2048, RRDBNet: 4096, custom: 4096 } as const;
+/**
+ * The memory model behind `--memory` (whole process tree, both processes), measured with onnxruntime-node 1.30 on
+ * CPU and rounded up: a fixed part (node, sharp, onnxruntime and the loaded model) and a part per pixel of the
+ * window the network runs on (its activations). Custom models are assumed to be as heavy as RRDB.
+ */
+const MEMORY_MODEL = {
+  SRVGGNetCompact: { fixedMiB: 192, networkBytesPerWindowPixel: 1600 },
+  RRDBNet: { fixedMiB: 352, networkBytesPerWindowPixel: 15_000 },
+} as const;
+
+const MIB = 2 ** 20;
+
+export interface TileSizing {
+  /** Tile edge for `planTiles`; 0 when the whole image runs as one window. */
+  tile: number;
+  /** Expected peak of the process tree for this image, in MiB. */
+  estimateMiB: number;
+}
+
+/** What one image of the batch is: its pixels, the network's scale and how many images are in flight with it. */
+export interface ImageLoad {
+  width: number;
+  height: number;
+  channels: number;
+  depth: Image['depth'];
+  scale: number;
+  concurrency: number;
+}
 
 /** Overlap the tiler uses when the user gives none: exact for SRVGG, a feathered 32 px where the network sees further. */
 export function defaultOverlap(model: NetworkModel): number {
   return Number.isFinite(model.receptiveFieldRadius) && model.receptiveFieldRadius <= 64 ? model.receptiveFieldRadius : 32;
 }
 
-/** The largest tile edge whose window (tile + 2 × overlap)² fits the memory budget. */
-export function defaultTile(model: NetworkModel, overlap: number, memoryMiB: number): number {
-  const perPixel = BYTES_PER_TILE_PIXEL[model.architecture ?? 'custom'];
-  const window = Math.floor(Math.sqrt((memoryMiB * 2 ** 20) / perPixel));
-  return Math.max(16, window - 2 * overlap);
+/**
+ * The default tile under a memory budget: the whole image as one window if it fits, else the largest square window
+ * that does, after the fixed part and the input and output pixels of every image in flight (the output counted
+ * twice: it is encoded from a second copy when metadata is kept). Never below 16 px, even when the budget is
+ * too small for that; `estimateMiB` then says by how much.
+ */
+export function defaultTile(model: NetworkModel, overlap: number, memoryMiB: number, image: ImageLoad): TileSizing {
+  const { fixedMiB, networkBytesPerWindowPixel } = MEMORY_MODEL[model.architecture ?? 'RRDBNet'];
+  const sampleBytes = image.depth / 8;
+  const inputPixels = image.width * image.height;
+  const imageBytes = inputPixels * image.channels * sampleBytes * (1 + 2 * image.scale ** 2);
+  // Beside the activations: the float32 input tensor and the tile's output samples, once in each process.
+  const bytesPerWindowPixel = networkBytesPerWindowPixel + 2 * (12 + 3 * image.scale ** 2 * sampleBytes);
+  const fixedBytes = fixedMiB * MIB + image.concurrency * imageBytes;
+  const windowBytes = memoryMiB * MIB - fixedBytes;
+  const estimate = (windowPixels: number) => Math.ceil((fixedBytes + windowPixels * bytesPerWindowPixel) / MIB);
+  if (inputPixels * bytesPerWindowPixel <= windowBytes) return { tile: 0, estimateMiB: estimate(inputPixels) };
+  const window = Math.floor(Math.sqrt(Math.max(0, windowBytes) / bytesPerWindowPixel));
+  const tile = Math.max(16, window - 2 * overlap);
+  const side = (length: number) => Math.min(length, tile + 2 * overlap);
+  return { tile, estimateMiB: estimate(side(image.width) * side(image.height)) };
 }
 
 export interface Context {
@@ -77,17 +119,20 @@ function checkAbort(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError('interrupted');
 }
 
-/** The tiling of a width × height image under the batch's tile, overlap and memory settings. */
-function planFor(width: number, height: number, model: NetworkModel, options: ResolvedOptions): TilePlan {
+/** The tiling of an image under the batch's tile, overlap and memory settings. */
+function planFor(image: Omit<ImageLoad, 'scale' | 'concurrency'>, context: Context): TilePlan & { estimateMiB?: number } {
+  const { options } = context;
+  const model = context.model as NetworkModel;
   const overlap = options.tileOverlap ?? defaultOverlap(model);
-  const tile = options.tile ?? defaultTile(model, overlap, options.memory);
-  return planTiles(width, height, tile, overlap, model.receptiveFieldRadius);
+  const load = { ...image, scale: context.network?.scale ?? model.scale ?? 4, concurrency: options.concurrency };
+  const sizing = options.tile === undefined ? defaultTile(model, overlap, options.memory, load) : { tile: options.tile, estimateMiB: undefined };
+  return { ...planTiles(image.width, image.height, sizing.tile, overlap, model.receptiveFieldRadius), estimateMiB: sizing.estimateMiB };
 }
 
 async function runNetwork(image: Image, context: Context, onTile: () => void, timings: Timings): Promise<Image> {
   const network = context.network!;
   const { options } = context;
-  const plan = planFor(image.width, image.height, context.model as NetworkModel, options);
+  const plan = planFor(image, context);
   const stitcher = new Stitcher(plan, network.scale, image.width, image.height, image.channels === 1 ? 1 : 3, image.depth);
   const windowWidth = plan.columns[0]!.size;
   const windowHeight = plan.rows[0]!.size;
@@ -113,10 +158,11 @@ async function runNetwork(image: Image, context: Context, onTile: () => void, ti
   return stitcher.output;
 }
 
-function tileCount(width: number, height: number, context: Context): number {
-  if (context.model.kind === 'baseline') return 1;
-  const plan = planFor(width, height, context.model, context.options);
-  return plan.rows.length * plan.columns.length;
+/** Tiles of the first pass, and the expected peak memory when the tile follows the budget. */
+function firstPass(header: { width: number; height: number; channels: number; depth: Image['depth'] }, context: Context) {
+  if (context.model.kind === 'baseline') return { tiles: 1, estimateMiB: undefined };
+  const plan = planFor(header, context);
+  return { tiles: plan.rows.length * plan.columns.length, estimateMiB: plan.estimateMiB };
 }
 
 /** Upscales colour and alpha to exactly width × height (the requested scale, rounded). */
@@ -180,9 +226,14 @@ export async function processFile(file: PlannedFile, context: Context): Promise<
     if (final.width > limit || final.height > limit) {
       throw new InputError(messages.outputTooLarge(file.input, file.format, final.width, final.height, limit));
     }
+    const first = firstPass(header, context);
+    // Said on a dry run too, so a batch can be checked against a machine before it runs.
+    if (first.estimateMiB !== undefined && first.estimateMiB > options.memory) {
+      options.onNotice?.(messages.overBudget(file.input, first.estimateMiB, options.memory));
+    }
     if (options.dryRun) return { ...result, status: 'planned', ms: Math.round(performance.now() - started) };
     checkAbort(options.signal);
-    const tiles = tileCount(header.width, header.height, context) * (context.network ? passesFor(context.scale, context.network.scale) : 1);
+    const tiles = first.tiles * (context.network ? passesFor(context.scale, context.network.scale) : 1);
     options.onEvent?.({ type: 'start', input: file.input, tilesDone: 0, tilesTotal: tiles });
     const decoded = await decode(file.input, options.maxPixels);
     timings.decode = performance.now() - phase;

@@ -131,6 +131,16 @@ describe('outputs', () => {
     expect(run.stdout).toContain('(40x32 → 160x128)');
     expect(readdirSync(out)).toEqual([]);
   });
+
+  it('says when an image cannot fit --memory even in the smallest tiles, on a dry run too, and goes ahead', async () => {
+    const big = join(scratch(), 'big.png');
+    await sharp(cat).resize(600, 600).toFile(big);
+    const over = await cli(big, '-o', scratch(), '--dry-run', '--memory', '256');
+    expect(over.code).toBe(0);
+    expect(over.stderr).toMatch(/big\.png: needs about \d+ MiB even in the smallest tiles, more than --memory 256 \(the enlarged image itself is held in memory\); going ahead\. Use -j 1 or a smaller --scale to need less/);
+    const within = await cli(big, '-o', scratch(), '--dry-run');
+    expect(within.stderr).not.toContain('MiB');
+  });
 });
 
 describe('edits, in order: crop, rotate, flip, flop, resize', () => {

@@ -124,12 +124,24 @@ describe('tile defaults and passes', async () => {
     expect(defaultOverlap(rrdb)).toBe(32);
   });
 
+  const photo = (width: number, height: number) => ({ width, height, channels: 3, depth: 8 as const, scale: 4, concurrency: 2 });
+
   it.each([
-    [2048, 956], // a 1024 px window: photos up to about 1 Mpx in one tile
-    [512, 444],
-    [64, 113],
-  ])('SRVGG with a %i MiB budget: tile %i', (memory, tile) => {
-    expect(defaultTile(srvgg, 34, memory)).toBe(tile);
+    // model, image, budget MiB → tile (0: the whole image in one window)
+    { model: srvgg, image: photo(1024, 768), memory: 2048, tile: 0 }, // a 1 Mpx photo runs whole at the default
+    { model: srvgg, image: photo(1600, 1200), memory: 2048, tile: 886 }, // too big: the largest square window that fits
+    { model: srvgg, image: photo(1024, 768), memory: 512, tile: 255 },
+    { model: srvgg, image: { ...photo(1024, 768), concurrency: 1 }, memory: 512, tile: 319 }, // one image in flight leaves more
+    { model: srvgg, image: { ...photo(1024, 768), depth: 16 as const }, memory: 512, tile: 47 }, // 16-bit pixels cost twice
+    { model: rrdb, image: photo(256, 256), memory: 2048, tile: 0 },
+    { model: rrdb, image: photo(1024, 768), memory: 2048, tile: 263 }, // RRDB's activations are ~10× SRVGG's
+    { model: srvgg, image: photo(8000, 6000), memory: 2048, tile: 16 }, // the output alone exceeds the budget
+  ])('$model.architecture, $image.width×$image.height, --memory $memory: tile $tile', ({ model, image, memory, tile }) => {
+    const sizing = defaultTile(model, defaultOverlap(model), memory, image);
+    expect(sizing.tile).toBe(tile);
+    // The estimate stays within the budget whenever a tile of at least 16 px fits it.
+    if (tile !== 16) expect(sizing.estimateMiB).toBeLessThanOrEqual(memory);
+    else expect(sizing.estimateMiB).toBeGreaterThan(memory);
   });
 
   it.each([
