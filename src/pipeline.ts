@@ -158,11 +158,19 @@ async function runNetwork(image: Image, context: Context, onTile: () => void, ti
   return stitcher.output;
 }
 
-/** Tiles of the first pass, and the expected peak memory when the tile follows the budget. */
-function firstPass(header: { width: number; height: number; channels: number; depth: Image['depth'] }, context: Context) {
+/** Tiles of all passes, and the expected peak memory (of the heaviest pass) when the tile follows the budget. */
+function planPasses(header: { width: number; height: number; channels: number; depth: Image['depth'] }, context: Context) {
   if (context.model.kind === 'baseline') return { tiles: 1, estimateMiB: undefined };
-  const plan = planFor(header, context);
-  return { tiles: plan.rows.length * plan.columns.length, estimateMiB: plan.estimateMiB };
+  // A dry run loads no network; a shipped model's scale is known without it.
+  const modelScale = context.network?.scale ?? context.model.scale ?? 4;
+  let tiles = 0;
+  let estimateMiB: number | undefined;
+  for (let pass = 0, factor = 1; pass < passesFor(context.scale, modelScale); pass++, factor *= modelScale) {
+    const plan = planFor({ ...header, width: header.width * factor, height: header.height * factor }, context);
+    tiles += plan.rows.length * plan.columns.length;
+    if (plan.estimateMiB !== undefined) estimateMiB = Math.max(estimateMiB ?? 0, plan.estimateMiB);
+  }
+  return { tiles, estimateMiB };
 }
 
 /** Upscales colour and alpha to exactly width × height (the requested scale, rounded). */
@@ -226,19 +234,18 @@ export async function processFile(file: PlannedFile, context: Context): Promise<
     if (final.width > limit || final.height > limit) {
       throw new InputError(messages.outputTooLarge(file.input, file.format, final.width, final.height, limit));
     }
-    const first = firstPass(header, context);
+    const passes = planPasses(header, context);
     // Said on a dry run too, so a batch can be checked against a machine before it runs.
-    if (first.estimateMiB !== undefined && first.estimateMiB > options.memory) {
-      options.onNotice?.(messages.overBudget(file.input, first.estimateMiB, options.memory));
+    if (passes.estimateMiB !== undefined && passes.estimateMiB > options.memory) {
+      options.onNotice?.(messages.overBudget(file.input, passes.estimateMiB, options.memory));
     }
     if (options.dryRun) return { ...result, status: 'planned', ms: Math.round(performance.now() - started) };
     checkAbort(options.signal);
-    const tiles = first.tiles * (context.network ? passesFor(context.scale, context.network.scale) : 1);
-    options.onEvent?.({ type: 'start', input: file.input, tilesDone: 0, tilesTotal: tiles });
+    options.onEvent?.({ type: 'start', input: file.input, tilesDone: 0, tilesTotal: passes.tiles });
     const decoded = await decode(file.input, options.maxPixels);
     timings.decode = performance.now() - phase;
     let done = 0;
-    const onTile = () => options.onEvent?.({ type: 'tile', input: file.input, tilesDone: ++done, tilesTotal: Math.max(tiles, done) });
+    const onTile = () => options.onEvent?.({ type: 'tile', input: file.input, tilesDone: ++done, tilesTotal: Math.max(passes.tiles, done) });
     let image = await upscalePixels(decoded.image, context, onTile, timings);
     phase = performance.now();
     image = await applyEdits(image, options.edits, file.input);

@@ -62,6 +62,24 @@ describe('scale', () => {
     expect(fractional.files[0]).toMatchObject({ outWidth: 120, outHeight: 100 });
     expect(await sharp(join(out, 'cat-x2.5.png')).metadata()).toMatchObject({ width: 120, height: 100 });
   });
+
+  it('progress counts the tiles of every pass: the second pass of 8× runs on a 4× larger image', async () => {
+    const events: { type: string; tilesDone?: number; tilesTotal?: number }[] = [];
+    await upscale(image('camera-grey.png'), {
+      scale: 8,
+      output: join(out, 'grey-x8-tiled.png'),
+      model: 'realesr-animevideov3',
+      tile: 32,
+      device: 'cpu',
+      onEvent: (event) => events.push(event),
+    });
+    const start = events.find((e) => e.type === 'start')!;
+    const tiles = events.filter((e) => e.type === 'tile');
+    // 40×32 in 32 px tiles with 18 px of context: one window; then 160×128: 5 × 4 windows.
+    expect(start.tilesTotal).toBe(1 + 20);
+    expect(tiles).toHaveLength(21);
+    expect(tiles.at(-1)).toMatchObject({ tilesDone: 21, tilesTotal: 21 });
+  });
 });
 
 describe('pixel formats', () => {
