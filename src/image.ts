@@ -63,3 +63,11 @@ export function isOpaque(alpha: Image): boolean {
   for (let i = 0; i < alpha.data.length; i++) if (alpha.data[i] !== opaque) return false;
   return true;
 }
+
+/** 16-bit samples to 8-bit, rounded (v / 257); an 8-bit image is returned as it is. */
+export function toEightBit(image: Image): Image {
+  if (image.depth === 8) return image;
+  const eight = allocateImage(image.width, image.height, image.channels, 8);
+  for (let i = 0; i < image.data.length; i++) eight.data[i] = Math.round(image.data[i]! / 257);
+  return eight;
+}

@@ -3,6 +3,7 @@
  * Wires the stages: discover → plan → (per image, in a pool) decode → tiles → model → stitch → edit → encode → write.
  */
 import pLimit from 'p-limit';
+import { networkOf } from './catalog.js';
 import { discover } from './discover.js';
 import { checkWatermark } from './edit.js';
 import { AbortError } from './errors.js';
@@ -40,9 +41,10 @@ export async function upscale(inputs: string | readonly string[], options: Upsca
   let network: Network | undefined;
   // A custom model's scale is only known once loaded, and a dry run must still report it.
   if (run.model.kind === 'network' && (!resolved.dryRun || run.model.scale === undefined)) {
-    network = await loadNetwork(run.model, { device: resolved.device, onDeviceChosen: resolved.onNotice });
+    network = await loadNetwork(networkOf(run.model), { device: resolved.device, onDeviceChosen: resolved.onNotice });
   }
-  const scale = resolved.scale ?? network?.scale ?? run.scale;
+  // A shipped model's scale is its own (a ×2 model may run a ×4 network); a custom one's is what the probe found.
+  const scale = resolved.scale ?? (run.model.kind === 'network' && run.model.scale === undefined ? network?.scale : undefined) ?? run.scale;
   try {
     const planned = await planOutputs(sources, { output: resolved.output, format: resolved.format, scale });
     const context: Context = { options: resolved, network, model: run.model, scale };

@@ -1,11 +1,11 @@
 /** One image through the stages: header checks → decode → upscale (tiled network or baseline) → edits → encode → write. */
 import { access } from 'node:fs/promises';
-import { BASELINE_SCALE, pickVariant, type Model, type NetworkModel } from './catalog.js';
+import { BASELINE_SCALE, networkOf, pickVariant, type Model, type NetworkModel } from './catalog.js';
 import { decode, readHeader } from './decode.js';
 import { applyEdits, finalSize, resizeTo } from './edit.js';
 import { encodeToFile, MAX_SIDE } from './encode.js';
 import { AbortError, errorLine, InputError, ModelError } from './errors.js';
-import { allocateImage, hasAlpha, isOpaque, joinAlpha, maxSample, splitAlpha, type Image } from './image.js';
+import { allocateImage, hasAlpha, isOpaque, joinAlpha, maxSample, splitAlpha, toEightBit, type Image } from './image.js';
 import { messages } from './messages.js';
 import type { Network } from './model.js';
 import type { ResolvedOptions } from './options.js';
@@ -122,18 +122,19 @@ function checkAbort(signal: AbortSignal | undefined): void {
 /** The tiling of an image under the batch's tile, overlap and memory settings. */
 function planFor(image: Omit<ImageLoad, 'scale' | 'concurrency'>, context: Context): TilePlan & { estimateMiB?: number } {
   const { options } = context;
-  const model = context.model as NetworkModel;
+  const model = networkOf(context.model as NetworkModel);
   const overlap = options.tileOverlap ?? defaultOverlap(model);
   const load = { ...image, scale: context.network?.scale ?? model.scale ?? 4, concurrency: options.concurrency };
   const sizing = options.tile === undefined ? defaultTile(model, overlap, options.memory, load) : { tile: options.tile, estimateMiB: undefined };
   return { ...planTiles(image.width, image.height, sizing.tile, overlap, model.receptiveFieldRadius), estimateMiB: sizing.estimateMiB };
 }
 
-async function runNetwork(image: Image, context: Context, onTile: () => void, timings: Timings): Promise<Image> {
+/** Runs the network over an image in tiles; the result has samples of `depth` bits. */
+async function runNetwork(image: Image, context: Context, onTile: () => void, timings: Timings, depth: Image['depth']): Promise<Image> {
   const network = context.network!;
   const { options } = context;
-  const plan = planFor(image, context);
-  const stitcher = new Stitcher(plan, network.scale, image.width, image.height, image.channels === 1 ? 1 : 3, image.depth);
+  const plan = planFor({ ...image, depth }, context);
+  const stitcher = new Stitcher(plan, network.scale, image.width, image.height, image.channels === 1 ? 1 : 3, depth);
   const windowWidth = plan.columns[0]!.size;
   const windowHeight = plan.rows[0]!.size;
   const tensor = new Float32Array(3 * windowWidth * windowHeight);
@@ -144,7 +145,7 @@ async function runNetwork(image: Image, context: Context, onTile: () => void, ti
       checkAbort(options.signal);
       let started = performance.now();
       windowToTensor(image, plan.columns[c]!, plan.rows[r]!, tensor);
-      output = await network.run(tensor, windowWidth, windowHeight, image.depth, output);
+      output = await network.run(tensor, windowWidth, windowHeight, depth, output);
       timings.inference += performance.now() - started;
       started = performance.now();
       stitcher.add(r, c, output);
@@ -162,11 +163,12 @@ async function runNetwork(image: Image, context: Context, onTile: () => void, ti
 function planPasses(header: { width: number; height: number; channels: number; depth: Image['depth'] }, context: Context) {
   if (context.model.kind === 'baseline') return { tiles: 1, estimateMiB: undefined };
   // A dry run loads no network; a shipped model's scale is known without it.
-  const modelScale = context.network?.scale ?? context.model.scale ?? 4;
+  const modelScale = context.network?.scale ?? networkOf(context.model).scale ?? 4;
   let tiles = 0;
   let estimateMiB: number | undefined;
   for (let pass = 0, factor = 1; pass < passesFor(context.scale, modelScale); pass++, factor *= modelScale) {
-    const plan = planFor({ ...header, width: header.width * factor, height: header.height * factor }, context);
+    const depth = context.model.runs ? 16 : header.depth; // as upscalePixels stitches it
+    const plan = planFor({ ...header, width: header.width * factor, height: header.height * factor, depth }, context);
     tiles += plan.rows.length * plan.columns.length;
     if (plan.estimateMiB !== undefined) estimateMiB = Math.max(estimateMiB ?? 0, plan.estimateMiB);
   }
@@ -185,16 +187,25 @@ async function upscalePixels(image: Image, context: Context, onTile: () => void,
   const { colour, alpha } = hasAlpha(image) ? splitAlpha(image) : { colour: image, alpha: undefined };
   const opaque = alpha === undefined || isOpaque(alpha);
   const passes = passesFor(context.scale, context.network!.scale);
+  // A model that is a network plus a resize gets that resize, done here on 16-bit network output so that
+  // rounding to 8 bits happens once, after it, as in the model's own graph.
+  const runs = (context.model as NetworkModel).runs;
+  const depth = runs ? 16 : image.depth;
   let upColour = colour;
   let upAlpha = opaque ? undefined : alpha;
   for (let pass = 0; pass < passes; pass++) {
-    upColour = await runNetwork(upColour, context, onTile, timings);
-    if (upAlpha) upAlpha = await runNetwork(upAlpha, context, onTile, timings);
+    upColour = await runNetwork(upColour, context, onTile, timings, depth);
+    if (upAlpha) upAlpha = await runNetwork(upAlpha, context, onTile, timings, depth);
   }
   const started = performance.now();
-  upColour = await resizeTo(upColour, target.width, target.height);
+  const finish = async (plane: Image) => {
+    if (!runs) return resizeTo(plane, target.width, target.height);
+    const resized = plane.width === target.width && plane.height === target.height ? plane : resample(plane, target.width, target.height, 'bicubic', runs.cubicA);
+    return image.depth === 8 ? toEightBit(resized) : resized;
+  };
+  upColour = await finish(upColour);
   if (upAlpha) {
-    upAlpha = await resizeTo(upAlpha, target.width, target.height);
+    upAlpha = await finish(upAlpha);
   } else if (alpha) {
     // A fully opaque plane is rebuilt, not upscaled.
     upAlpha = allocateImage(target.width, target.height, 1, image.depth);

@@ -12,16 +12,15 @@ interface Taps {
   weight: Float32Array;
 }
 
-/** Keys' cubic convolution kernel with a = -0.5 (Catmull-Rom). */
-function keys(x: number): number {
-  const a = -0.5;
+/** Keys' cubic convolution kernel; a = -0.5 is Catmull-Rom, the usual bicubic. */
+function keys(x: number, a: number): number {
   const t = Math.abs(x);
   if (t <= 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
   if (t < 2) return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
   return 0;
 }
 
-function taps(inLength: number, outLength: number, method: Interpolation): Taps {
+function taps(inLength: number, outLength: number, method: Interpolation, cubicA: number): Taps {
   const ratio = inLength / outLength;
   const count = method === 'nearest' ? 1 : method === 'bilinear' ? 2 : 4;
   const index = new Int32Array(outLength * count);
@@ -39,7 +38,7 @@ function taps(inLength: number, outLength: number, method: Interpolation): Taps 
     let sum = 0;
     for (let k = 0; k < count; k++) {
       const distance = centre - (first + k);
-      const w = method === 'bilinear' ? Math.max(0, 1 - Math.abs(distance)) : keys(distance);
+      const w = method === 'bilinear' ? Math.max(0, 1 - Math.abs(distance)) : keys(distance, cubicA);
       index[at + k] = clampIndex(first + k);
       weight[at + k] = w;
       sum += w;
@@ -49,11 +48,14 @@ function taps(inLength: number, outLength: number, method: Interpolation): Taps 
   return { count, index, weight };
 }
 
-/** Resamples to exactly width × height; separable, horizontal pass first. */
-export function resample(image: Image, width: number, height: number, method: Interpolation): Image {
+/**
+ * Resamples to exactly width × height; separable, horizontal pass first. `cubicA` is the bicubic kernel's a:
+ * -0.5 for the baseline, -0.75 where a model's own resize (ncnn's Interp) is reproduced.
+ */
+export function resample(image: Image, width: number, height: number, method: Interpolation, cubicA = -0.5): Image {
   const { channels } = image;
-  const horizontal = taps(image.width, width, method);
-  const vertical = taps(image.height, height, method);
+  const horizontal = taps(image.width, width, method, cubicA);
+  const vertical = taps(image.height, height, method, cubicA);
   const peak = maxSample(image.depth);
   const wide = new Float32Array(width * image.height * channels);
   for (let y = 0; y < image.height; y++) {

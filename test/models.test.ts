@@ -11,6 +11,8 @@ import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ManifestEntry } from '../src/catalog.js';
 import { convertSource } from '../src/convert/build-models.js';
+import { toEightBit } from '../src/image.js';
+import { resample } from '../src/resample.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MODELS = join(ROOT, 'models');
@@ -33,8 +35,13 @@ afterAll(async () => {
   for (const s of sessions.values()) await (await s).release();
 });
 
-/** Run a model on an interleaved RGB uint8 image; returns interleaved RGB uint8 (clamp, ×255, round). */
-async function upscale(e: ManifestEntry, rgb: Uint8Array, w: number, h: number): Promise<{ data: Uint8Array; w: number; h: number }> {
+/**
+ * Run a model on an interleaved RGB uint8 image; returns interleaved RGB (clamp, × peak, round): uint8, or uint16
+ * with `peak` 65535.
+ */
+async function upscale(e: ManifestEntry, rgb: Uint8Array, w: number, h: number): Promise<{ data: Uint8Array; w: number; h: number }>;
+async function upscale(e: ManifestEntry, rgb: Uint8Array, w: number, h: number, peak: 65535): Promise<{ data: Uint16Array; w: number; h: number }>;
+async function upscale(e: ManifestEntry, rgb: Uint8Array, w: number, h: number, peak = 255) {
   const n = w * h;
   const x = new Float32Array(3 * n);
   for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) x[c * n + i] = rgb[3 * i + c]! / 255;
@@ -42,9 +49,9 @@ async function upscale(e: ManifestEntry, rgb: Uint8Array, w: number, h: number):
   const [, , oh, ow] = out.dims as number[];
   const y = out.data as Float32Array;
   const on = oh! * ow!;
-  const data = new Uint8Array(3 * on);
+  const data = peak === 255 ? new Uint8Array(3 * on) : new Uint16Array(3 * on);
   for (let i = 0; i < on; i++)
-    for (let c = 0; c < 3; c++) data[3 * i + c] = Math.round(Math.min(1, Math.max(0, y[c * on + i]!)) * 255);
+    for (let c = 0; c < 3; c++) data[3 * i + c] = Math.round(Math.min(1, Math.max(0, y[c * on + i]!)) * peak);
   return { data, w: ow!, h: oh! };
 }
 
@@ -67,6 +74,24 @@ afterAll(() => {
 });
 
 describe('manifest', () => {
+  it.each(manifest.models.filter((m) => m.runs).map((m) => [m.name, m] as const))(
+    '%s is what it claims: its network, then the resize, at ≥ 50 dB (so the tool may run that network and resize once)',
+    async (_, entry) => {
+      const base = manifest.models.find((m) => m.name === entry.runs!.network)!;
+      const input = await readRgb(join(GOLDEN, 'coffee-96.png'));
+      const whole = await upscale(entry, input.data, input.w, input.h);
+      // As the tool does it: the network's output at 16 bits, resized, then rounded to 8 bits.
+      const network = await upscale(base, input.data, input.w, input.h, 65535);
+      const image = { data: network.data, width: network.w, height: network.h, channels: 3 as const, depth: 16 as const };
+      const resizedWith = (a: number) => toEightBit(resample(image, whole.w, whole.h, 'bicubic', a)).data as Uint8Array;
+      const fidelity = psnr(resizedWith(entry.runs!.cubicA), whole.data);
+      results.push(`  ${entry.name.padEnd(26)} as ${base.name} + resize: ${fidelity.toFixed(2)} dB`);
+      expect(fidelity).toBeGreaterThanOrEqual(60);
+      // The claim is specific: the baseline's kernel (a = -0.5) is measurably further off.
+      expect(psnr(resizedWith(-0.5), whole.data)).toBeLessThan(fidelity - 5);
+    },
+  );
+
   it('lists the six shipped models with exactly the documented keys', () => {
     expect(manifest.models.map((m) => m.name)).toEqual([
       'realesr-general-x4v3',
@@ -77,8 +102,10 @@ describe('manifest', () => {
       'realesrgan-x4plus-anime',
     ]);
     for (const m of manifest.models) {
+      // Only the x2/x3 anime graphs, the x4 network plus a resize, say which network to run instead.
+      const runs = m.name === 'realesr-animevideov3-x2' || m.name === 'realesr-animevideov3-x3' ? ['runs'] : [];
       expect(Object.keys(m).sort()).toEqual(
-        ['architecture', 'bestFor', 'file', 'licence', 'macsPerPixel', 'name', 'parameters', 'receptiveFieldRadius', 'scale', 'sha256', 'source', 'speedClass'].sort(),
+        ['architecture', 'bestFor', 'file', 'licence', 'macsPerPixel', 'name', 'parameters', 'receptiveFieldRadius', 'scale', 'sha256', 'source', 'speedClass', ...runs].sort(),
       );
       expect(Object.keys(m.source).sort()).toEqual(['package', 'path', 'sha256']);
       expect(m.licence).toBe('BSD-3-Clause');

