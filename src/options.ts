@@ -70,10 +70,10 @@ export interface UpscaleOptions {
   stripMetadata?: boolean;
   /** Largest input accepted, in pixels (decompression-bomb guard). */
   maxPixels?: number | string;
-  /** Memory budget for tiles, in MiB; picks the default tile size. */
+  /** Memory budget for the whole run (both processes), in MiB, at least 256; picks the default tile size. */
   memory?: number | string;
   onEvent?: (event: UpscaleEvent) => void;
-  /** One line when `device: 'auto'` picks a device. */
+  /** One line when `device: 'auto'` picks a device, or when an image cannot fit `memory` even in 16 px tiles. */
   onNotice?: (line: string) => void;
   signal?: AbortSignal;
 }
