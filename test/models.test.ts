@@ -41,7 +41,7 @@ afterAll(async () => {
  */
 async function upscale(e: ManifestEntry, rgb: Uint8Array, w: number, h: number): Promise<{ data: Uint8Array; w: number; h: number }>;
 async function upscale(e: ManifestEntry, rgb: Uint8Array, w: number, h: number, peak: 65535): Promise<{ data: Uint16Array; w: number; h: number }>;
-async function upscale(e: ManifestEntry, rgb: Uint8Array, w: number, h: number, peak = 255) {
+async function upscale(e: ManifestEntry, rgb: Uint8Array, w: number, h: number, peak = 255): Promise<{ data: Uint8Array | Uint16Array; w: number; h: number }> {
   const n = w * h;
   const x = new Float32Array(3 * n);
   for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) x[c * n + i] = rgb[3 * i + c]! / 255;
