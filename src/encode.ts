@@ -1,8 +1,5 @@
 /** Encodes the final Image with sharp, re-attaching the input's ICC profile, EXIF and XMP unless stripped. */
-import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { getSystemErrorMap } from 'node:util';
 import sharp, { type Sharp } from 'sharp';
@@ -79,35 +76,28 @@ function withFormat(pipeline: Sharp, image: Image, { format, quality }: EncodeOp
 }
 
 /**
- * Runs `use` on the sharp pipeline that encodes `image`. When there is metadata to keep, the pixels go through a
- * staging file at `staging`, which lives until `use` is done.
- */
-async function withEncoder<T>(image: Image, options: EncodeOptions, staging: string, use: (encoder: Sharp) => Promise<T>): Promise<T> {
-  const { metadata } = options;
-  if (!metadata || (!metadata.icc && !metadata.exif && !metadata.xmp && metadata.density === undefined)) {
-    return use(withFormat(sharpFrom(image), image, options));
-  }
-  return withTemporary(staging, async () => {
-    await writeFile(staging, Readable.from(vipsFile(image, metadata)));
-    return use(withFormat(sharp(staging, { limitInputPixels: false }).keepMetadata().toColourspace(colourspaceOf(image)), image, options));
-  });
-}
-
-export function encode(image: Image, options: EncodeOptions): Promise<Buffer> {
-  const staging = join(tmpdir(), `upscale-${process.pid}-${randomBytes(6).toString('hex')}.v`);
-  return withEncoder(image, options, staging, (encoder) => encoder.toBuffer());
-}
-
-/**
  * Encodes straight into a file at `path`: libvips writes it as it encodes, so the encoded bytes are never held
- * whole in memory.
+ * whole in memory. When there is metadata to keep, the pixels go through a staging file beside the output (so a
+ * full disk or a read-only folder is reported for the output's own folder).
  */
 export async function encodeToFile(image: Image, options: EncodeOptions, path: string): Promise<void> {
-  // Staged beside the output, so a full disk or a read-only folder is reported for the output's own folder.
-  await withEncoder(image, options, `${path}.v`, (encoder) => encoder.toFile(path)).catch((error: NodeJS.ErrnoException) => {
-    error.code ??= errnoCodeOf(error.message);
+  const { metadata } = options;
+  const write = async (pipeline: Sharp) => {
+    await withFormat(pipeline, image, options).toFile(path);
+  };
+  try {
+    if (!metadata || (!metadata.icc && !metadata.exif && !metadata.xmp && metadata.density === undefined)) {
+      return await write(sharpFrom(image));
+    }
+    const staging = `${path}.v`;
+    await withTemporary(staging, async () => {
+      await writeFile(staging, Readable.from(vipsFile(image, metadata)));
+      await write(sharp(staging, { limitInputPixels: false }).keepMetadata().toColourspace(colourspaceOf(image)));
+    });
+  } catch (error) {
+    (error as NodeJS.ErrnoException).code ??= errnoCodeOf((error as Error).message);
     throw error;
-  });
+  }
 }
 
 /** libvips reports a failed write as "system error: <strerror text>"; this recovers the errno name (ENOSPC, …). */

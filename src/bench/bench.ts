@@ -15,7 +15,7 @@ import { parseNcnn } from '../convert/ncnn.js';
 import { ncnnToOnnx } from '../convert/onnx.js';
 import { decode } from '../decode.js';
 import { resizeTo } from '../edit.js';
-import { encode } from '../encode.js';
+import { encodeToFile } from '../encode.js';
 import type { Image } from '../image.js';
 import { loadNetwork } from '../model.js';
 import type { FileResult } from '../pipeline.js';
@@ -90,7 +90,7 @@ async function makeInputs(folder: string, c: Case, photo: Image): Promise<string
   mkdirSync(folder, { recursive: true });
   if (c.count === 1) {
     const path = join(folder, `in-${c.width}x${c.height}.png`);
-    writeFileSync(path, await encode(await resizeTo(photo, c.width, c.height), { format: 'png' }));
+    await encodeToFile(await resizeTo(photo, c.width, c.height), { format: 'png' }, path);
     return path;
   }
   // Different crops, so the batch is 32 real images rather than one repeated.
@@ -100,7 +100,7 @@ async function makeInputs(folder: string, c: Case, photo: Image): Promise<string
     const top = (i * 23) % (scaled.height - c.height);
     const crop = { ...scaled, data: new Uint8Array(c.width * c.height * 3), width: c.width, height: c.height };
     for (let y = 0; y < c.height; y++) crop.data.set(scaled.data.subarray(((top + y) * scaled.width + left) * 3, ((top + y) * scaled.width + left + c.width) * 3), y * c.width * 3);
-    writeFileSync(join(folder, `in-${String(i).padStart(2, '0')}.png`), await encode(crop, { format: 'png' }));
+    await encodeToFile(crop, { format: 'png' }, join(folder, `in-${String(i).padStart(2, '0')}.png`));
   }
   return folder;
 }
