@@ -64,7 +64,7 @@ export interface ImageLoad {
   channels: number;
   depth: Image['depth'];
   scale: number;
-  concurrency: number;
+  imagesInFlight: number;
 }
 
 /** Overlap the tiler uses when the user gives none: exact for SRVGG, a feathered 32 px where the network sees further. */
@@ -85,7 +85,7 @@ export function defaultTile(model: NetworkModel, overlap: number, memoryMiB: num
   const imageBytes = inputPixels * image.channels * sampleBytes * (1 + 2 * image.scale ** 2);
   // Beside the activations: the float32 input tensor and the tile's output samples, once in each process.
   const bytesPerWindowPixel = networkBytesPerWindowPixel + 2 * (12 + 3 * image.scale ** 2 * sampleBytes);
-  const fixedBytes = fixedMiB * MIB + image.concurrency * imageBytes;
+  const fixedBytes = fixedMiB * MIB + image.imagesInFlight * imageBytes;
   const windowBytes = memoryMiB * MIB - fixedBytes;
   const estimate = (windowPixels: number) => Math.ceil((fixedBytes + windowPixels * bytesPerWindowPixel) / MIB);
   if (inputPixels * bytesPerWindowPixel <= windowBytes) return { tile: 0, estimateMiB: estimate(inputPixels) };
@@ -102,6 +102,8 @@ export interface Context {
   /** The model variant actually run (e.g. realesr-animevideov3-x2 for realesr-animevideov3). */
   model: Model;
   scale: number;
+  /** Images processed at once: --concurrency, or fewer when the batch is smaller. */
+  imagesInFlight: number;
 }
 
 /** How many model passes a scale needs: 8× with a 4× model is two passes, then a downscale. */
@@ -120,11 +122,11 @@ function checkAbort(signal: AbortSignal | undefined): void {
 }
 
 /** The tiling of an image under the batch's tile, overlap and memory settings. */
-function planFor(image: Omit<ImageLoad, 'scale' | 'concurrency'>, context: Context): TilePlan & { estimateMiB?: number } {
+function planFor(image: Omit<ImageLoad, 'scale' | 'imagesInFlight'>, context: Context): TilePlan & { estimateMiB?: number } {
   const { options } = context;
   const model = networkOf(context.model as NetworkModel);
   const overlap = options.tileOverlap ?? defaultOverlap(model);
-  const load = { ...image, scale: context.network?.scale ?? model.scale ?? 4, concurrency: options.concurrency };
+  const load = { ...image, scale: context.network?.scale ?? model.scale ?? 4, imagesInFlight: context.imagesInFlight };
   const sizing = options.tile === undefined ? defaultTile(model, overlap, options.memory, load) : { tile: options.tile, estimateMiB: undefined };
   return { ...planTiles(image.width, image.height, sizing.tile, overlap, model.receptiveFieldRadius), estimateMiB: sizing.estimateMiB };
 }

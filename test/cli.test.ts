@@ -134,7 +134,7 @@ describe('outputs', () => {
 
   it('says when an image cannot fit --memory even in the smallest tiles, on a dry run too, and goes ahead', async () => {
     const big = join(scratch(), 'big.png');
-    await sharp(cat).resize(600, 600).toFile(big);
+    await sharp(cat).resize(1000, 1000).toFile(big);
     const over = await cli(big, '-o', scratch(), '--dry-run', '--memory', '256');
     expect(over.code).toBe(0);
     expect(over.stderr).toMatch(/big\.png: needs about \d+ MiB even in the smallest tiles, more than --memory 256 \(the enlarged image itself is held in memory\); going ahead\. Use -j 1 or a smaller --scale to need less/);

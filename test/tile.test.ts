@@ -124,14 +124,14 @@ describe('tile defaults and passes', async () => {
     expect(defaultOverlap(rrdb)).toBe(32);
   });
 
-  const photo = (width: number, height: number) => ({ width, height, channels: 3, depth: 8 as const, scale: 4, concurrency: 2 });
+  const photo = (width: number, height: number) => ({ width, height, channels: 3, depth: 8 as const, scale: 4, imagesInFlight: 2 });
 
   it.each([
     // model, image, budget MiB → tile (0: the whole image in one window)
     { model: srvgg, image: photo(1024, 768), memory: 2048, tile: 0 }, // a 1 Mpx photo runs whole at the default
     { model: srvgg, image: photo(1600, 1200), memory: 2048, tile: 886 }, // too big: the largest square window that fits
     { model: srvgg, image: photo(1024, 768), memory: 512, tile: 255 },
-    { model: srvgg, image: { ...photo(1024, 768), concurrency: 1 }, memory: 512, tile: 319 }, // one image in flight leaves more
+    { model: srvgg, image: { ...photo(1024, 768), imagesInFlight: 1 }, memory: 512, tile: 319 }, // one image in flight leaves more
     { model: srvgg, image: { ...photo(1024, 768), depth: 16 as const }, memory: 512, tile: 47 }, // 16-bit pixels cost twice
     { model: rrdb, image: photo(256, 256), memory: 2048, tile: 0 },
     { model: rrdb, image: photo(1024, 768), memory: 2048, tile: 263 }, // RRDB's activations are ~10× SRVGG's
