@@ -25,6 +25,11 @@ function sharpError(error: unknown): string {
   return errorLine(error).replace(/^Input (file|buffer) /, '');
 }
 
+/** The depth decode delivers: 16 bits for any source with more than 8 bits per sample. */
+function depthOf(meta: Metadata): Image['depth'] {
+  return meta.depth === 'ushort' || meta.depth === 'short' || (meta.bitsPerSample ?? 8) > 8 ? 16 : 8;
+}
+
 /** Reads only the header: cheap enough to check sizes and limits before any pixels are decoded. */
 export async function readHeader(path: string): Promise<Header> {
   let size: number;
@@ -45,7 +50,7 @@ export async function readHeader(path: string): Promise<Header> {
   }
   const { width, height } = metadata.autoOrient ?? metadata;
   if (!width || !height) throw new InputError(messages.corruptInput(path, 'no image size in header'));
-  return { width, height, channels: Math.min(metadata.channels ?? 3, 4), depth: metadata.depth === 'ushort' ? 16 : 8 };
+  return { width, height, channels: Math.min(metadata.channels ?? 3, 4), depth: depthOf(metadata) };
 }
 
 /**
@@ -62,7 +67,8 @@ export async function decode(path: string, maxPixels: number): Promise<Decoded> 
   }
   const cmyk = meta.space === 'cmyk';
   const grey = meta.channels !== undefined && meta.channels <= 2 && !meta.isPalette;
-  const deep = meta.depth === 'ushort' || meta.depth === 'short' || (meta.bitsPerSample ?? 8) > 8;
+  const depth = depthOf(meta);
+  const deep = depth === 16;
   const pipeline = input.autoOrient();
   if (!cmyk) pipeline.keepIccProfile();
   pipeline.toColourspace(grey ? (deep ? 'grey16' : 'b-w') : deep ? 'rgb16' : 'srgb');
@@ -73,7 +79,6 @@ export async function decode(path: string, maxPixels: number): Promise<Decoded> 
     throw new InputError(messages.corruptInput(path, sharpError(error)));
   }
   const { data, info } = decoded;
-  const depth = deep ? 16 : 8;
   return {
     image: { data: pixelsFrom(data, depth), width: info.width, height: info.height, channels: info.channels as Image['channels'], depth },
     metadata: {
