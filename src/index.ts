@@ -47,7 +47,7 @@ export async function upscale(inputs: string | readonly string[], options: Upsca
   const scale = resolved.scale ?? (run.model.kind === 'network' && run.model.scale === undefined ? network?.scale : undefined) ?? run.scale;
   try {
     const planned = await planOutputs(sources, { output: resolved.output, format: resolved.format, scale });
-    const context: Context = { options: resolved, network, model: run.model, scale, imagesInFlight: Math.max(1, Math.min(resolved.concurrency, planned.length)) };
+    const context: Context = { options: resolved, network, model: run.model, scale, imagesInFlight: Math.min(resolved.concurrency, planned.length) };
     const limit = pLimit(resolved.concurrency);
     const settled = await Promise.all(
       planned.map((file) =>

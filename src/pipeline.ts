@@ -121,12 +121,17 @@ function checkAbort(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError('interrupted');
 }
 
+/** The scale of the network that runs: known once loaded; before that (a dry run), from the shipped model. */
+function networkScale(context: Context): number {
+  return context.network?.scale ?? networkOf(context.model as NetworkModel).scale ?? 4;
+}
+
 /** The tiling of an image under the batch's tile, overlap and memory settings. */
 function planFor(image: Omit<ImageLoad, 'scale' | 'imagesInFlight'>, context: Context): TilePlan & { estimateMiB?: number } {
   const { options } = context;
   const model = networkOf(context.model as NetworkModel);
   const overlap = options.tileOverlap ?? defaultOverlap(model);
-  const load = { ...image, scale: context.network?.scale ?? model.scale ?? 4, imagesInFlight: context.imagesInFlight };
+  const load = { ...image, scale: networkScale(context), imagesInFlight: context.imagesInFlight };
   const sizing = options.tile === undefined ? defaultTile(model, overlap, options.memory, load) : { tile: options.tile, estimateMiB: undefined };
   return { ...planTiles(image.width, image.height, sizing.tile, overlap, model.receptiveFieldRadius), estimateMiB: sizing.estimateMiB };
 }
@@ -164,8 +169,7 @@ async function runNetwork(image: Image, context: Context, onTile: () => void, ti
 /** Tiles of all passes, and the expected peak memory (of the heaviest pass) when the tile follows the budget. */
 function planPasses(header: { width: number; height: number; channels: number; depth: Image['depth'] }, context: Context) {
   if (context.model.kind === 'baseline') return { tiles: 1, estimateMiB: undefined };
-  // A dry run loads no network; a shipped model's scale is known without it.
-  const modelScale = context.network?.scale ?? networkOf(context.model).scale ?? 4;
+  const modelScale = networkScale(context);
   let tiles = 0;
   let estimateMiB: number | undefined;
   for (let pass = 0, factor = 1; pass < passesFor(context.scale, modelScale); pass++, factor *= modelScale) {

@@ -43,13 +43,6 @@ export class Stitcher {
     this.rowWeights = plan.rows.map((_, i) => axisWeights(plan.rows, i, scale, plan.feather));
   }
 
-  /** Output rows [top, bottom) of tile row `r` that no other tile row reaches. */
-  private middleRows(r: number): { top: number; bottom: number } {
-    const { plan, scale, fade } = this;
-    const span = weightSpan(plan.rows, r, scale, plan.feather);
-    return { top: r === 0 ? span.from : span.from + fade, bottom: r === plan.rows.length - 1 ? span.to : span.to - fade };
-  }
-
   /** Adds one tile's model output (interleaved RGB at the output's depth, window size × scale) with its blend weights. */
   add(rowIndex: number, columnIndex: number, tile: Image['data']): void {
     const { plan, scale, output, fade } = this;
@@ -58,7 +51,9 @@ export class Stitcher {
     const tileWidth = column.size * scale;
     const xs = weightSpan(plan.columns, columnIndex, scale, plan.feather);
     const ys = weightSpan(plan.rows, rowIndex, scale, plan.feather);
-    const { top, bottom } = this.middleRows(rowIndex);
+    // Rows [top, bottom) no other tile row reaches.
+    const top = rowIndex === 0 ? ys.from : ys.from + fade;
+    const bottom = rowIndex === plan.rows.length - 1 ? ys.to : ys.to - fade;
     // Columns [xs.from, leftEnd) fade with the tile before, [rightStart, xs.to) with the tile after.
     const leftEnd = columnIndex === 0 ? xs.from : xs.from + fade;
     const rightStart = columnIndex === plan.columns.length - 1 ? xs.to : xs.to - fade;
