@@ -3,7 +3,7 @@
  * Values may come as strings (from the command line) or typed (from library callers).
  */
 import { availableParallelism } from 'node:os';
-import { BASELINE_SCALE, DEFAULT_MODEL, findModel, modelNames, type Model } from './catalog.js';
+import { DEFAULT_MODEL, findModel, modelNames, type Model } from './catalog.js';
 import { existsSync, statSync } from 'node:fs';
 import { FITS, POSITIONS, type Annotation, type Crop, type Edits, type Fit, type Position, type Resize, type Watermark } from './edit.js';
 import { FORMATS, type Format } from './encode.js';
@@ -274,8 +274,4 @@ function normaliseFormat(value: string): Format {
  */
 function defaultConcurrency(model: Model): number {
   return model.kind === 'network' ? 2 : Math.max(1, availableParallelism());
-}
-
-export function defaultScale(model: Model): number {
-  return model.kind === 'baseline' ? BASELINE_SCALE : (model.scale ?? 4);
 }
