@@ -85,24 +85,15 @@ export async function resizeTo(image: Image, width: number, height: number): Pro
   return imageFrom(sharpFrom(image).resize(width, height, { fit: 'fill', kernel: 'lanczos3' }), image.depth);
 }
 
-export function describeCrop(crop: Crop): string {
-  return `${crop.left},${crop.top},${crop.width},${crop.height}`;
-}
-
-/** Applies every edit in the documented order. `input` names the file in errors. */
-export async function applyEdits(image: Image, edits: Edits, input: string): Promise<Image> {
+/** Applies every edit in the documented order. */
+export async function applyEdits(image: Image, edits: Edits): Promise<Image> {
   let current = image;
   const step = async (build: (pipeline: Sharp) => Sharp) => {
     current = await imageFrom(build(sharpFrom(current)), current.depth);
   };
   const transparent = () => (hasAlpha(current) ? { r: 0, g: 0, b: 0, alpha: 0 } : { r: 0, g: 0, b: 0, alpha: 1 });
-  if (edits.crop) {
-    const { crop } = edits;
-    if (crop.left + crop.width > current.width || crop.top + crop.height > current.height) {
-      throw new InputError(messages.cropOutside(input, describeCrop(crop), current.width, current.height));
-    }
-    await step((p) => p.extract(crop));
-  }
+  // finalSize, run before any pixel work, has already checked that the crop lies inside.
+  if (edits.crop) await step((p) => p.extract(edits.crop!));
   if (edits.rotate !== undefined && edits.rotate % 360 !== 0) await step((p) => p.rotate(edits.rotate, { background: transparent() }));
   if (edits.flip) await step((p) => p.flip());
   if (edits.flop) await step((p) => p.flop());
@@ -219,7 +210,7 @@ export function finalSize(width: number, height: number, edits: Edits, input: st
   let h = height;
   if (edits.crop) {
     const { crop } = edits;
-    if (crop.left + crop.width > w || crop.top + crop.height > h) throw new InputError(messages.cropOutside(input, describeCrop(crop), w, h));
+    if (crop.left + crop.width > w || crop.top + crop.height > h) throw new InputError(messages.cropOutside(input, `${crop.left},${crop.top},${crop.width},${crop.height}`, w, h));
     w = crop.width;
     h = crop.height;
   }

@@ -265,7 +265,7 @@ export async function processFile(file: PlannedFile, context: Context): Promise<
     const onTile = () => options.onEvent?.({ type: 'tile', input: file.input, tilesDone: ++done, tilesTotal: Math.max(passes.tiles, done) });
     let image = await upscalePixels(decoded.image, context, onTile, timings);
     phase = performance.now();
-    image = await applyEdits(image, options.edits, file.input);
+    image = await applyEdits(image, options.edits);
     timings.edit = performance.now() - phase;
     checkAbort(options.signal);
     phase = performance.now();
