@@ -56,8 +56,8 @@ export const messages = {
   cropOutside: (input: string, crop: string, width: number, height: number) =>
     `${input}: --crop ${crop} lies outside the ${width}x${height} upscaled image`,
   unreadable: (path: string, detail: string) => `${path}: cannot read (${detail}); check the path and its permissions`,
-  overBudget: (path: string, needMiB: number, budgetMiB: number) =>
-    `${path}: needs about ${needMiB} MiB even in the smallest tiles, more than --memory ${budgetMiB} (the enlarged image itself is held in memory); going ahead. Use -j 1 or a smaller --scale to need less`,
+  overBudget: (path: string, needMiB: number, budgetMiB: number, imagesInFlight: number) =>
+    `${path}: needs about ${needMiB} MiB even in the smallest tiles, more than --memory ${budgetMiB} (the enlarged image itself is held in memory); going ahead. Use ${imagesInFlight > 1 ? '-j 1 or ' : ''}a smaller --scale to need less`,
   unwritable: (path: string, detail: string) => `${path}: cannot write (${detail}); check the folder exists and is writable, and that the disk has space`,
   modelNotOnnx: (path: string, detail: string) => `--model ${path}: not a loadable ONNX model (${detail})`,
   modelBadInput: (path: string, shape: string) =>

@@ -254,7 +254,7 @@ export async function processFile(file: PlannedFile, context: Context): Promise<
     const passes = planPasses(header, context);
     // Said on a dry run too, so a batch can be checked against a machine before it runs.
     if (passes.estimateMiB !== undefined && passes.estimateMiB > options.memory) {
-      options.onNotice?.(messages.overBudget(file.input, passes.estimateMiB, options.memory));
+      options.onNotice?.(messages.overBudget(file.input, passes.estimateMiB, options.memory, context.imagesInFlight));
     }
     if (options.dryRun) return { ...result, status: 'planned', ms: Math.round(performance.now() - started) };
     checkAbort(options.signal);

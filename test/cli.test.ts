@@ -137,9 +137,13 @@ describe('outputs', () => {
     await sharp(cat).resize(1000, 1000).toFile(big);
     const over = await cli(big, '-o', scratch(), '--dry-run', '--memory', '256');
     expect(over.code).toBe(0);
-    expect(over.stderr).toMatch(/big\.png: needs about \d+ MiB even in the smallest tiles, more than --memory 256 \(the enlarged image itself is held in memory\); going ahead\. Use -j 1 or a smaller --scale to need less/);
+    expect(over.stderr).toMatch(/big\.png: needs about \d+ MiB even in the smallest tiles, more than --memory 256 \(the enlarged image itself is held in memory\); going ahead\. Use a smaller --scale to need less$/m);
     const within = await cli(big, '-o', scratch(), '--dry-run');
     expect(within.stderr).not.toContain('MiB');
+    // Two images in flight: fewer at once is the other way to need less.
+    const pair = folderWith({ 'a.png': big, 'b.png': big });
+    const batch = await cli(pair, '-o', scratch(), '--dry-run', '--memory', '256');
+    expect(batch.stderr).toMatch(/a\.png: needs about \d+ MiB .*; going ahead\. Use -j 1 or a smaller --scale to need less$/m);
   });
 });
 
