@@ -9,6 +9,7 @@ import { messages } from './messages.js';
 import { DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_MIB, type UpscaleOptions } from './options.js';
 import type { FileResult } from './pipeline.js';
 import { killInference } from './model.js';
+import { disableSharpCache } from './sharp-raw.js';
 import { removeTemporaries } from './write.js';
 
 export interface Io {
@@ -282,5 +283,6 @@ export async function runProcess(argv: readonly string[]): Promise<number> {
   });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  disableSharpCache();
   return main(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal });
 }

@@ -2,8 +2,13 @@
 import sharp, { type Sharp } from 'sharp';
 import type { Image } from './image.js';
 
-// Every image passes through once, so libvips' operation cache would only hold memory (and open files) for nothing.
-sharp.cache(false);
+/**
+ * For the command-line process: every image passes through once, so libvips' operation cache would only hold memory
+ * (and open files) for nothing. Not done on import, so a program using the library keeps its own sharp settings.
+ */
+export function disableSharpCache(): void {
+  sharp.cache(false);
+}
 
 export function colourspaceOf(image: Pick<Image, 'channels' | 'depth'>): 'b-w' | 'grey16' | 'srgb' | 'rgb16' {
   const grey = image.channels <= 2;
