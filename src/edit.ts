@@ -82,14 +82,14 @@ export interface Edits {
 /** Exact-size resampling with lanczos3: brings a model's output to the requested scale. */
 export async function resizeTo(image: Image, width: number, height: number): Promise<Image> {
   if (image.width === width && image.height === height) return image;
-  return imageFrom(sharpFrom(image).resize(width, height, { fit: 'fill', kernel: 'lanczos3' }), image.depth);
+  return imageFrom(sharpFrom(image).resize(width, height, { fit: 'fill', kernel: 'lanczos3' }), image);
 }
 
 /** Applies every edit in the documented order. */
 export async function applyEdits(image: Image, edits: Edits): Promise<Image> {
   let current = image;
   const step = async (build: (pipeline: Sharp) => Sharp) => {
-    current = await imageFrom(build(sharpFrom(current)), current.depth);
+    current = await imageFrom(build(sharpFrom(current)), current);
   };
   const transparent = () => (hasAlpha(current) ? { r: 0, g: 0, b: 0, alpha: 0 } : { r: 0, g: 0, b: 0, alpha: 1 });
   // finalSize, run before any pixel work, has already checked that the crop lies inside.

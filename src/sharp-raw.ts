@@ -1,6 +1,6 @@
 /** Moving the pipeline's Image in and out of sharp without losing depth or channel count. */
 import sharp, { type Sharp } from 'sharp';
-import type { Image } from './image.js';
+import { toEightBit, type Image } from './image.js';
 
 /**
  * For the command-line process: every image passes through once, so libvips' operation cache would only hold memory
@@ -20,9 +20,13 @@ export function bytesOf(image: Image): Buffer {
   return Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
 }
 
-/** A sharp pipeline over raw pixels; sharp itself limits no input size here, the caller has checked it. */
+/**
+ * A sharp pipeline over raw pixels; sharp itself limits no input size here, the caller has checked it. The samples
+ * go in as their typed array, which is how sharp learns their depth: as bytes, 16-bit samples would be read as
+ * twice as many 8-bit ones.
+ */
 export function sharpFrom(image: Image): Sharp {
-  return sharp(bytesOf(image), {
+  return sharp(image.data, {
     raw: { width: image.width, height: image.height, channels: image.channels },
     limitInputPixels: false,
   }).toColourspace(colourspaceOf(image));
@@ -35,8 +39,15 @@ export function pixelsFrom(data: Buffer, depth: Image['depth']): Image['data'] {
   return new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2);
 }
 
-/** Runs a pipeline to raw pixels of the given depth. */
-export async function imageFrom(pipeline: Sharp, depth: Image['depth']): Promise<Image> {
-  const { data, info } = await pipeline.raw({ depth: depth === 16 ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
-  return { data: pixelsFrom(data, depth), width: info.width, height: info.height, channels: info.channels as Image['channels'], depth };
+/**
+ * Runs a pipeline made by `sharpFrom(source)` to raw pixels of the source's depth and colour model. sharp's raw
+ * 8-bit grey output drops an alpha channel, so 8-bit grey is read as 16-bit grey (each sample exactly v × 257) and
+ * narrowed back.
+ */
+export async function imageFrom(pipeline: Sharp, source: Pick<Image, 'channels' | 'depth'>): Promise<Image> {
+  const wide = source.depth === 16 || source.channels <= 2;
+  if (wide) pipeline.toColourspace(source.channels <= 2 ? 'grey16' : 'rgb16');
+  const { data, info } = await pipeline.raw({ depth: wide ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+  const image: Image = { data: pixelsFrom(data, wide ? 16 : 8), width: info.width, height: info.height, channels: info.channels as Image['channels'], depth: wide ? 16 : 8 };
+  return source.depth === 8 ? toEightBit(image) : image;
 }
