@@ -6,15 +6,7 @@ import sharp, { type Sharp } from 'sharp';
 import { hasAlpha, type Image, type ImageMetadata } from './image.js';
 import { bytesOf, colourspaceOf, sharpFrom } from './sharp-raw.js';
 import { withTemporary } from './write.js';
-
-export const FORMATS = ['png', 'jpeg', 'webp', 'avif', 'tiff'] as const;
-export type Format = (typeof FORMATS)[number];
-
-/** Largest width or height each encoder can write. */
-export const MAX_SIDE: Record<Format, number> = { png: 2 ** 31 - 1, jpeg: 65535, webp: 16383, avif: 16384, tiff: 2 ** 31 - 1 };
-
-/** The usual file extension for each format. */
-export const EXTENSION: Record<Format, string> = { png: '.png', jpeg: '.jpg', webp: '.webp', avif: '.avif', tiff: '.tif' };
+import { READABLE, type Format } from './formats.js';
 
 export interface EncodeOptions {
   format: Format;
@@ -65,11 +57,11 @@ function withFormat(pipeline: Sharp, image: Image, { format, quality }: EncodeOp
       return pipeline.png({ compressionLevel: 6 });
     case 'jpeg':
       // JPEG has no alpha: composite onto white rather than let transparent areas turn black.
-      return (hasAlpha(image) ? pipeline.flatten({ background: '#ffffff' }) : pipeline).jpeg({ quality: quality ?? 90, chromaSubsampling: '4:4:4' });
+      return (hasAlpha(image) ? pipeline.flatten({ background: '#ffffff' }) : pipeline).jpeg({ quality: quality ?? READABLE.jpeg.defaultQuality, chromaSubsampling: '4:4:4' });
     case 'webp':
-      return pipeline.webp({ quality: quality ?? 90 });
+      return pipeline.webp({ quality: quality ?? READABLE.webp.defaultQuality });
     case 'avif':
-      return pipeline.avif({ quality: quality ?? 60 });
+      return pipeline.avif({ quality: quality ?? READABLE.avif.defaultQuality });
     case 'tiff':
       return pipeline.tiff({ compression: 'lzw', predictor: 'horizontal' });
   }

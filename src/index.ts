@@ -89,7 +89,7 @@ export { resolveOptions, type UpscaleOptions, type UpscaleEvent, type ResolvedOp
 export type { FileResult, Timings } from './pipeline.js';
 export type { Image, ImageMetadata } from './image.js';
 export type { Annotation, Colour, Crop, Edits, Filters, Fit, Position, Resize, Watermark } from './edit.js';
-export type { Format } from './encode.js';
+export type { Format } from './formats.js';
 export type { Device } from './model.js';
 export { UsageError, InputError, ModelError, AbortError } from './errors.js';
 export { readManifest, modelNames, type ManifestEntry } from './catalog.js';

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { DEFAULT_MODEL, findModel, modelNames, type Model } from './catalog.js';
 import { existsSync, statSync } from 'node:fs';
 import { FITS, POSITIONS, type Annotation, type Crop, type Edits, type Fit, type Position, type Resize, type Watermark } from './edit.js';
-import { FORMATS, type Format } from './encode.js';
+import { FORMATS, writableFormatOf, type Format } from './formats.js';
 import { UsageError } from './errors.js';
 import { messages } from './messages.js';
 import { DEVICES, type Device } from './model.js';
@@ -265,7 +265,8 @@ function resolveSharpen(value: UpscaleOptions['sharpen']): number | true | undef
 }
 
 function normaliseFormat(value: string): Format {
-  return oneOf('--format', value.toLowerCase() === 'jpg' ? 'jpeg' : value.toLowerCase() === 'tif' ? 'tiff' : value, FORMATS);
+  // Any of a format's extensions names it too (jpg, tif).
+  return oneOf('--format', writableFormatOf(value) ?? value, FORMATS);
 }
 
 /**

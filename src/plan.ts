@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Source } from './discover.js';
-import { EXTENSION, type Format } from './encode.js';
+import { extensionOf, writableFormatOf, type Format } from './formats.js';
 import { UsageError } from './errors.js';
 import { messages } from './messages.js';
 
@@ -12,32 +12,21 @@ export interface PlannedFile extends Source {
   format: Format;
 }
 
-const FORMAT_OF_EXTENSION: Record<string, Format> = {
-  '.png': 'png',
-  '.jpg': 'jpeg',
-  '.jpeg': 'jpeg',
-  '.jpe': 'jpeg',
-  '.webp': 'webp',
-  '.avif': 'avif',
-  '.tif': 'tiff',
-  '.tiff': 'tiff',
-};
-
 /** `-o` names a file when it has an image extension and is not an existing folder. */
 function outputFileFormat(output: string | undefined): Format | undefined {
   if (output === undefined || output.endsWith('/') || (existsSync(output) && statSync(output).isDirectory())) return undefined;
-  return FORMAT_OF_EXTENSION[extname(output).toLowerCase()];
+  return writableFormatOf(extname(output));
 }
 
-/** The input's format by its extension; inputs no encoder here writes (gif, heif) become png. */
+/** The input's format by its extension; inputs no encoder here writes (gif) become png. */
 function inputFormatGuess(input: string): Format {
-  return FORMAT_OF_EXTENSION[extname(input).toLowerCase()] ?? 'png';
+  return writableFormatOf(extname(input)) ?? 'png';
 }
 
 /** Keeps the input's own extension spelling when the format is unchanged (photo.JPEG stays .JPEG). */
 function extensionFor(input: string, format: Format): string {
   const own = extname(input);
-  return FORMAT_OF_EXTENSION[own.toLowerCase()] === format ? own : EXTENSION[format];
+  return writableFormatOf(own) === format ? own : extensionOf(format);
 }
 
 function scaleLabel(scale: number): string {
@@ -50,6 +39,10 @@ export interface PlanOptions {
   scale: number;
 }
 
+/**
+ * Plans every input's output. An output that would be an input is a usage error (nothing runs); inputs whose
+ * outputs collide each get a problem naming the other, and the rest of the batch runs.
+ */
 export async function planOutputs(sources: readonly Source[], options: PlanOptions): Promise<PlannedFile[]> {
   const fileFormat = outputFileFormat(options.output);
   if (fileFormat && sources.length > 1) throw new UsageError(messages.outputFileNeedsOneInput(options.output!, sources.length));
@@ -57,19 +50,27 @@ export async function planOutputs(sources: readonly Source[], options: PlanOptio
     const stem = basename(source.relative, extname(source.relative));
     if (fileFormat) return { ...source, output: options.output!, format: options.format ?? fileFormat };
     const format = options.format ?? inputFormatGuess(source.input);
+    // An input already known to be unusable (an empty folder) has no output.
+    if (source.problem) return { ...source, output: '', format };
     const name = options.output === undefined ? `${stem}-${scaleLabel(options.scale)}` : stem;
     const folder = options.output === undefined ? dirname(source.input) : join(options.output, dirname(source.relative));
     return { ...source, output: join(folder, name + extensionFor(source.input, format)), format };
   });
   const inputs = new Map<string, string>();
   for (const file of planned) inputs.set(await canonical(file.input), file.input);
-  const outputs = new Map<string, string>();
+  const byOutput = new Map<string, PlannedFile[]>();
   for (const file of planned) {
+    if (file.problem) continue;
     const target = await canonical(file.output);
     if (inputs.has(target)) throw new UsageError(messages.outputIsInput(inputs.get(target)!));
-    const earlier = outputs.get(target);
-    if (earlier !== undefined) throw new UsageError(messages.outputCollision(file.output, earlier, file.input));
-    outputs.set(target, file.input);
+    byOutput.set(target, [...(byOutput.get(target) ?? []), file]);
+  }
+  for (const files of byOutput.values()) {
+    if (files.length < 2) continue;
+    for (const file of files) {
+      const other = files.find((f) => f !== file)!;
+      file.problem = messages.outputCollision(file.input, file.output, other.input);
+    }
   }
   return planned;
 }

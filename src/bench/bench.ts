@@ -169,7 +169,7 @@ async function main() {
   const work = mkdtempSync(join(tmpdir(), 'upscale-bench-'));
   try {
     const manifest = new Map(readManifest().map((m) => [m.name, m]));
-    const photo = (await decode(join(root, 'fixtures', 'photos', 'coffee.png'), 1e8)).image;
+    const photo = (await decode(join(root, 'fixtures', 'photos', 'coffee.png'), 'png', 1e8)).image;
     const rows: Row[] = [];
     for (const [i, c] of cases.entries()) {
       const input = await makeInputs(join(work, `case${i}`), c, photo);
