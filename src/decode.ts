@@ -1,9 +1,11 @@
 /** Reads an image with sharp into the pipeline's Image, orientation applied, with the metadata to carry over. */
-import { stat } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { lstat, open, readlink, stat } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { errorLine, InputError } from './errors.js';
+import { sharpAgrees, sniff, SNIFF_BYTES, type ReadableFormat } from './formats.js';
 import { errnoText, messages } from './messages.js';
-import type { Image, ImageMetadata } from './image.js';
+import { toEightBit, type Image, type ImageMetadata } from './image.js';
 import { pixelsFrom } from './sharp-raw.js';
 
 export interface Header {
@@ -13,6 +15,8 @@ export interface Header {
   /** As decode will deliver them, near enough for memory planning. */
   channels: number;
   depth: Image['depth'];
+  /** Decided by the file's content, never by its name. */
+  format: ReadableFormat;
 }
 
 export interface Decoded {
@@ -30,57 +34,107 @@ function depthOf(meta: Metadata): Image['depth'] {
   return meta.depth === 'ushort' || meta.depth === 'short' || (meta.bitsPerSample ?? 8) > 8 ? 16 : 8;
 }
 
-/** Reads only the header: cheap enough to check sizes and limits before any pixels are decoded. */
-export async function readHeader(path: string): Promise<Header> {
-  let size: number;
+function kindOf(info: Stats): string {
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isSocket()) return 'a socket';
+  if (info.isCharacterDevice()) return 'a character device';
+  if (info.isBlockDevice()) return 'a block device';
+  if (info.isDirectory()) return 'a folder';
+  return 'not a file';
+}
+
+/**
+ * Checks that `path` is a readable regular file and returns its format from its leading bytes. A FIFO or a device
+ * is refused before it is opened (reading one could wait forever or never end).
+ */
+async function sniffFile(path: string): Promise<ReadableFormat> {
+  let info: Stats;
   try {
-    size = (await stat(path)).size;
+    info = await stat(path);
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && (await lstat(path).catch(() => undefined))?.isSymbolicLink()) {
+      throw new InputError(messages.brokenLink(path, await readlink(path)));
+    }
+    throw new InputError(messages.unreadable(path, errnoText(code)));
+  }
+  if (!info.isFile()) throw new InputError(messages.notRegularFile(path, kindOf(info)));
+  if (info.size === 0) throw new InputError(messages.emptyFile(path));
+  let lead: Buffer;
+  try {
+    // Non-blocking, and checked again once open: the path may have been replaced by a FIFO since the stat.
+    const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const opened = await handle.stat();
+      if (!opened.isFile()) throw new InputError(messages.notRegularFile(path, kindOf(opened)));
+      const { buffer, bytesRead } = await handle.read(Buffer.alloc(SNIFF_BYTES), 0, SNIFF_BYTES, 0);
+      lead = buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if (error instanceof InputError) throw error;
     throw new InputError(messages.unreadable(path, errnoText((error as NodeJS.ErrnoException).code)));
   }
-  if (size === 0) throw new InputError(messages.emptyFile(path));
-  let metadata: Metadata;
+  const { format, detected } = sniff(lead);
+  if (!format) throw new InputError(messages.unsupportedInput(path, detected === 'unknown format' ? detected : `its content is ${detected}`));
+  return format;
+}
+
+/** sharp's header, checked against the format the content was sniffed as. */
+async function metadataOf(path: string, format: ReadableFormat, limitInputPixels: number | false): Promise<Metadata> {
+  let meta: Metadata;
   try {
-    metadata = await sharp(path, { limitInputPixels: false }).metadata();
+    meta = await sharp(path, { limitInputPixels, failOn: 'error', animated: false }).metadata();
   } catch (error) {
-    const detail = sharpError(error);
-    if (/unsupported image format/i.test(detail)) throw new InputError(messages.unsupportedInput(path, 'unknown format'));
-    if (/EACCES|permission/i.test(detail)) throw new InputError(messages.unreadable(path, 'permission denied'));
-    throw new InputError(messages.corruptInput(path, detail));
+    throw new InputError(messages.corruptInput(path, sharpError(error)));
   }
+  if (!sharpAgrees(format, meta.format, meta.compression)) {
+    throw new InputError(messages.unsupportedInput(path, `its content is ${meta.format ?? 'unknown'}, not ${format}`));
+  }
+  if ((meta.pages ?? 1) > 1) throw new InputError(messages.manyFrames(path, meta.pages!));
+  return meta;
+}
+
+/** Reads only the header: cheap enough to check sizes and limits before any pixels are decoded. */
+export async function readHeader(path: string): Promise<Header> {
+  const format = await sniffFile(path);
+  const metadata = await metadataOf(path, format, false);
   const { width, height } = metadata.autoOrient ?? metadata;
   if (!width || !height) throw new InputError(messages.corruptInput(path, 'no image size in header'));
-  return { width, height, channels: Math.min(metadata.channels ?? 3, 4), depth: depthOf(metadata) };
+  return { width, height, channels: Math.min(metadata.channels ?? 3, 4), depth: depthOf(metadata), format };
 }
 
 /**
  * Decodes to 8- or 16-bit samples in the file's own colour space (no ICC conversion: the profile is re-attached
  * on output), one channel for grey, with alpha when present. CMYK is converted to sRGB, as no output keeps it.
+ * `format` is the header's: the content is checked against it again.
  */
-export async function decode(path: string, maxPixels: number): Promise<Decoded> {
-  const input = sharp(path, { limitInputPixels: maxPixels, failOn: 'error', animated: false });
-  let meta: Metadata;
-  try {
-    meta = await input.metadata();
-  } catch (error) {
-    throw new InputError(messages.corruptInput(path, sharpError(error)));
-  }
+export async function decode(path: string, format: ReadableFormat, maxPixels: number): Promise<Decoded> {
+  const meta = await metadataOf(path, format, maxPixels);
   const cmyk = meta.space === 'cmyk';
   const grey = meta.channels !== undefined && meta.channels <= 2 && !meta.isPalette;
   const depth = depthOf(meta);
-  const deep = depth === 16;
-  const pipeline = input.autoOrient();
-  if (!cmyk) pipeline.keepIccProfile();
-  pipeline.toColourspace(grey ? (deep ? 'grey16' : 'b-w') : deep ? 'rgb16' : 'srgb');
+  // sharp's raw 8-bit grey output drops an alpha channel; its 16-bit grey keeps it, each sample exactly v × 257.
+  const wide = depth === 16 || (grey && meta.channels === 2);
+  const run = () => {
+    const pipeline = sharp(path, { limitInputPixels: maxPixels, failOn: 'error', animated: false }).autoOrient();
+    if (!cmyk) pipeline.keepIccProfile();
+    pipeline.toColourspace(grey ? (wide ? 'grey16' : 'b-w') : wide ? 'rgb16' : 'srgb');
+    return pipeline.raw({ depth: wide ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+  };
   let decoded: { data: Buffer; info: OutputInfo };
   try {
-    decoded = await pipeline.raw({ depth: deep ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+    // libvips keeps one error buffer for the process: another image failing at the same moment can clear it,
+    // leaving "Unknown error". A second try recovers the real cause.
+    decoded = await run().catch((error: unknown) => (/^unknown error$/i.test(sharpError(error)) ? run() : Promise.reject(error)));
   } catch (error) {
     throw new InputError(messages.corruptInput(path, sharpError(error)));
   }
   const { data, info } = decoded;
+  const image: Image = { data: pixelsFrom(data, wide ? 16 : 8), width: info.width, height: info.height, channels: info.channels as Image['channels'], depth: wide ? 16 : 8 };
   return {
-    image: { data: pixelsFrom(data, depth), width: info.width, height: info.height, channels: info.channels as Image['channels'], depth },
+    image: depth === 8 ? toEightBit(image) : image,
     metadata: {
       icc: cmyk ? undefined : meta.icc,
       exif: meta.exif,

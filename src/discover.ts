@@ -1,18 +1,19 @@
 /** Expands the command line's files, folders and globs into the list of images to process. */
-import { realpath, stat } from 'node:fs/promises';
+import { lstat, realpath, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import fg from 'fast-glob';
 import { UsageError } from './errors.js';
+import { IMAGE_EXTENSIONS } from './formats.js';
 import { messages } from './messages.js';
 
-/** Extensions picked up when walking folders or globs; a file named explicitly is always tried. */
-export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'jpe', 'png', 'webp', 'avif', 'tif', 'tiff', 'gif'];
 
 export interface Source {
   /** The path as the user spelled it (a walked file: the folder as given joined with the path below it). */
   input: string;
   /** Path below the folder or glob base it came from; mirrored under an --output folder. */
   relative: string;
+  /** Why this input cannot be processed, when that is known before it is opened; the batch goes on without it. */
+  problem?: string;
 }
 
 /** The leading part of a glob that has no magic characters: where its matches are relative to. */
@@ -70,14 +71,16 @@ export async function discover(inputs: readonly string[], outputFolder?: string)
   const imagePattern = `**/*.{${IMAGE_EXTENSIONS.join(',')}}`;
   for (const input of inputs) {
     const info = await stat(input).catch(() => undefined);
-    if (info?.isFile()) {
-      await add(input, basename(input));
-      continue;
-    }
     if (info?.isDirectory()) {
       const found = await walk(input, imagePattern, exclude);
-      if (found.length === 0) throw new UsageError(messages.nothingMatched(input));
+      if (found.length === 0) sources.push({ input, relative: basename(input), problem: messages.emptyFolder(input) });
       for (const rel of found) await add(join(input, rel), rel);
+      continue;
+    }
+    // Anything else that exists is an input of its own: a file, but also a FIFO, a device or a broken link, which
+    // then fail alone with their real cause (and are never read); only a path that is not there is a usage error.
+    if (info || (await lstat(input).catch(() => undefined))) {
+      await add(input, basename(input));
       continue;
     }
     if (!fg.isDynamicPattern(input)) throw new UsageError(messages.notFound(input));

@@ -2,7 +2,20 @@
  * Every user-facing message, in one place so wording stays consistent and tests can pin it.
  * Style follows sharp: `Expected <what> for <flag> but received <value>`.
  */
-const quote = (value: unknown): string => (typeof value === 'string' ? `"${value}"` : String(value));
+import { READABLE_LIST } from './formats.js';
+
+/**
+ * A path or value as a message shows it: control characters (a newline in a file name, an escape sequence) are
+ * written as escapes, so every message stays one line and cannot drive the terminal.
+ */
+export function shown(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
+const quote = (value: unknown): string => (typeof value === 'string' ? `"${shown(value)}"` : String(value));
 
 /** Plain words for the file-system errors users meet. */
 export function errnoText(code: string | undefined): string {
@@ -30,41 +43,45 @@ export const messages = {
   expectedOneOf: (flag: string, allowed: readonly string[], value: unknown) =>
     `Expected one of ${allowed.join(', ')} for ${flag} but received ${quote(value)}`,
   unknownModel: (value: string, names: readonly string[]) =>
-    `Unknown model "${value}" for --model: expected one of ${names.join(', ')}, or a path to an .onnx file`,
+    `Unknown model ${quote(value)} for --model: expected one of ${names.join(', ')}, or a path to an .onnx file`,
   conflictingFlags: (a: string, b: string) => `${a} and ${b} cannot be used together`,
   needsFlag: (flag: string, needed: string) => `${flag} needs ${needed}`,
-  badWatermark: (path: string, detail: string) => `--watermark ${path}: not a readable image (${detail})`,
+  badWatermark: (path: string, detail: string) => `--watermark ${shown(path)}: not a readable image (${detail})`,
   noInputs: () => 'No inputs given: pass image files, folders or quoted globs, e.g. upscale "photos/**/*.jpg"',
-  nothingMatched: (input: string) => `${input}: matched no image files (supported: jpeg, png, webp, avif, tiff, gif, heif)`,
-  notFound: (input: string) => `${input}: no such file or directory`,
+  nothingMatched: (input: string) => `${shown(input)}: matched no image files (supported: ${READABLE_LIST})`,
+  emptyFolder: (input: string) => `${shown(input)}: folder holds no image files (supported: ${READABLE_LIST})`,
+  notFound: (input: string) => `${shown(input)}: no such file or directory`,
+  brokenLink: (input: string, target: string) => `${shown(input)}: broken link (its target ${shown(target)} does not exist)`,
+  notRegularFile: (input: string, kind: string) => `${shown(input)}: not a regular file (${kind}); name an image file or a folder`,
   outputFileNeedsOneInput: (output: string, count: number) =>
-    `--output ${output} names a file but ${count} inputs were given: pass a folder to --output`,
+    `--output ${shown(output)} names a file but ${count} inputs were given: pass a folder to --output`,
   outputIsInput: (input: string) =>
-    `${input}: the output path is the input itself; choose another --output or --format (inputs are never modified)`,
-  outputCollision: (output: string, first: string, second: string) =>
-    `${output}: both ${first} and ${second} would be written here; use separate --output folders or a different --format`,
-  outputExists: (output: string) => `${output}: output already exists; pass --overwrite to replace it or --skip-existing to keep it`,
-  unsupportedInput: (input: string, detail: string) =>
-    `${input}: not a supported image (${detail}); supported: jpeg, png, webp, avif, tiff, gif, heif`,
-  emptyFile: (input: string) => `${input}: file is empty`,
-  corruptInput: (input: string, detail: string) => `${input}: cannot decode image (${detail}); the file may be truncated or corrupt`,
+    `${shown(input)}: the output path is the input itself; choose another --output or --format (inputs are never modified)`,
+  outputCollision: (input: string, output: string, other: string) =>
+    `${shown(input)}: ${shown(other)} would be written to the same ${shown(output)}; neither is written: process one of them with another --output`,
+  outputExists: (output: string) => `${shown(output)}: output already exists; pass --overwrite to replace it or --skip-existing to keep it`,
+  unsupportedInput: (input: string, detail: string) => `${shown(input)}: not a supported image (${detail}); supported: ${READABLE_LIST}`,
+  manyFrames: (input: string, frames: number) =>
+    `${shown(input)}: has ${frames} frames or pages; animated and multi-page images are not supported yet (the output would hold only the first): extract the frame you want first`,
+  emptyFile: (input: string) => `${shown(input)}: file is empty`,
+  corruptInput: (input: string, detail: string) => `${shown(input)}: cannot decode image (${detail}); the file may be truncated or corrupt`,
   tooManyPixels: (input: string, width: number, height: number, limit: number) =>
-    `${input}: ${width}x${height} is ${width * height} pixels, over the limit of ${limit}; raise it with --max-pixels if the image is genuine`,
+    `${shown(input)}: ${width}x${height} is ${width * height} pixels, over the limit of ${limit}; raise it with --max-pixels if the image is genuine`,
   outputTooLarge: (input: string, format: string, width: number, height: number, max: number) =>
-    `${input}: output ${width}x${height} exceeds ${format.toUpperCase()}'s limit of ${max} px per side; use --format png or tiff, or a smaller --scale`,
-  unexpected: (input: string, detail: string) => `${input}: failed (${detail})`,
+    `${shown(input)}: output ${width}x${height} exceeds ${format.toUpperCase()}'s limit of ${max} px per side; use --format png or tiff, or a smaller --scale`,
+  unexpected: (input: string, detail: string) => `${shown(input)}: failed (${shown(detail)})`,
   cropOutside: (input: string, crop: string, width: number, height: number) =>
-    `${input}: --crop ${crop} lies outside the ${width}x${height} upscaled image`,
-  unreadable: (path: string, detail: string) => `${path}: cannot read (${detail}); check the path and its permissions`,
+    `${shown(input)}: --crop ${crop} lies outside the ${width}x${height} upscaled image`,
+  unreadable: (path: string, detail: string) => `${shown(path)}: cannot read (${detail}); check the path and its permissions`,
   overBudget: (path: string, needMiB: number, budgetMiB: number, imagesInFlight: number) =>
-    `${path}: needs about ${needMiB} MiB even in the smallest tiles, more than --memory ${budgetMiB} (the enlarged image itself is held in memory); going ahead. Use ${imagesInFlight > 1 ? '-j 1 or ' : ''}a smaller --scale to need less`,
-  unwritable: (path: string, detail: string) => `${path}: cannot write (${detail}); check the folder exists and is writable, and that the disk has space`,
-  modelNotOnnx: (path: string, detail: string) => `--model ${path}: not a loadable ONNX model (${detail})`,
+    `${shown(path)}: needs about ${needMiB} MiB even in the smallest tiles, more than --memory ${budgetMiB} (the enlarged image itself is held in memory); going ahead. Use ${imagesInFlight > 1 ? '-j 1 or ' : ''}a smaller --scale to need less`,
+  unwritable: (path: string, detail: string) => `${shown(path)}: cannot write (${detail}); check the folder exists and is writable, and that the disk has space`,
+  modelNotOnnx: (path: string, detail: string) => `--model ${shown(path)}: not a loadable ONNX model (${detail})`,
   modelBadInput: (path: string, shape: string) =>
-    `--model ${path}: expected one float32 input of shape [1,3,H,W] but the model takes ${shape}`,
+    `--model ${shown(path)}: expected one float32 input of shape [1,3,H,W] but the model takes ${shape}`,
   modelBadScale: (path: string, scale: string) =>
-    `--model ${path}: output is not a whole-number multiple of the input (ratio ${scale})`,
-  modelRunFailed: (model: string, detail: string) => `Model ${model} failed: ${detail}`,
+    `--model ${shown(path)}: output is not a whole-number multiple of the input (ratio ${scale})`,
+  modelRunFailed: (model: string, detail: string) => `Model ${shown(model)} failed: ${detail}`,
   deviceUnavailable: (device: string, available: readonly string[]) =>
     `--device ${device} is not available on this machine (onnxruntime-node offers ${available.join(', ')}); use --device cpu or auto`,
   deviceChosen: (device: string, reason: string) => `upscale: using ${device} (${reason})`,

@@ -3,7 +3,8 @@ import { access } from 'node:fs/promises';
 import { BASELINE_SCALE, networkOf, pickVariant, type Model, type NetworkModel } from './catalog.js';
 import { decode, readHeader } from './decode.js';
 import { applyEdits, finalSize, resizeTo } from './edit.js';
-import { encodeToFile, MAX_SIDE } from './encode.js';
+import { encodeToFile } from './encode.js';
+import { READABLE } from './formats.js';
 import { AbortError, errorLine, InputError, ModelError } from './errors.js';
 import { allocateImage, hasAlpha, isOpaque, joinAlpha, maxSample, splitAlpha, toEightBit, type Image } from './image.js';
 import { messages } from './messages.js';
@@ -234,6 +235,7 @@ export async function processFile(file: PlannedFile, context: Context): Promise<
   const result: FileResult = { input: file.input, output: file.output, status: 'ok', model: context.model.name, ms: 0 };
   const timings: Timings = { decode: 0, inference: 0, stitch: 0, edit: 0, encode: 0 };
   try {
+    if (file.problem) throw new InputError(file.problem);
     if (await exists(file.output)) {
       if (options.skipExisting) return { ...result, status: 'skipped' };
       if (!options.overwrite && !options.dryRun) throw new InputError(messages.outputExists(file.output));
@@ -247,7 +249,7 @@ export async function processFile(file: PlannedFile, context: Context): Promise<
     const upscaled = targetSize(header.width, header.height, context.scale);
     const final = finalSize(upscaled.width, upscaled.height, options.edits, file.input);
     Object.assign(result, { outWidth: final.width, outHeight: final.height });
-    const limit = MAX_SIDE[file.format];
+    const limit = READABLE[file.format].maxSide;
     if (final.width > limit || final.height > limit) {
       throw new InputError(messages.outputTooLarge(file.input, file.format, final.width, final.height, limit));
     }
@@ -259,7 +261,7 @@ export async function processFile(file: PlannedFile, context: Context): Promise<
     if (options.dryRun) return { ...result, status: 'planned', ms: Math.round(performance.now() - started) };
     checkAbort(options.signal);
     options.onEvent?.({ type: 'start', input: file.input, tilesDone: 0, tilesTotal: passes.tiles });
-    const decoded = await decode(file.input, options.maxPixels);
+    const decoded = await decode(file.input, header.format, options.maxPixels);
     timings.decode = performance.now() - phase;
     let done = 0;
     const onTile = () => options.onEvent?.({ type: 'tile', input: file.input, tilesDone: ++done, tilesTotal: Math.max(passes.tiles, done) });

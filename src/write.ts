@@ -1,7 +1,7 @@
 /** Atomic output: bytes go to a temporary file beside the target and are renamed into place when complete. */
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { link, mkdir, rename, rm } from 'node:fs/promises';
+import { access, link, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from './errors.js';
 import { errnoText, messages } from './messages.js';
@@ -38,10 +38,7 @@ export async function writeAtomically(target: string, write: (temporary: string)
   const folder = dirname(target);
   const temporary = join(folder, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    await mkdir(folder, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-      // A file where a folder should be reports EEXIST; name the real problem.
-      throw error.code === 'EEXIST' ? Object.assign(error, { code: 'ENOTDIR' }) : error;
-    });
+    await makeFolder(folder);
     await withTemporary(temporary, async () => {
       await write(temporary);
       await moveIntoPlace(temporary, target, overwrite);
@@ -51,6 +48,31 @@ export async function writeAtomically(target: string, write: (temporary: string)
     if (error instanceof InputError || code === undefined) throw error;
     throw new InputError(messages.unwritable(target, errnoText(code)));
   }
+}
+
+/** Creates `folder` and its missing parents, failing with the real cause. */
+async function makeFolder(folder: string): Promise<void> {
+  try {
+    await mkdir(folder, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // A file where a folder should be reports EEXIST; name the real problem.
+    if (code === 'EEXIST') throw Object.assign(error as Error, { code: 'ENOTDIR' });
+    if (code !== 'ENOENT') throw error;
+    // A recursive mkdir says ENOENT when a parent could not be made (a read-only or locked folder): making the
+    // first missing level alone fails with the real cause.
+    let missing = folder;
+    while (dirname(missing) !== missing && !(await exists(dirname(missing)))) missing = dirname(missing);
+    await mkdir(missing);
+    throw error;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Moves the finished temporary file to `target`: a rename, or without `overwrite` a hard link that fails if the name is taken. */

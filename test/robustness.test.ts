@@ -79,7 +79,7 @@ describe('bad input: one clear line, the batch goes on, exit 1', () => {
       'empty.png': `${join(root, 'empty.png')}: file is empty`,
       'truncated.jpg': expect.stringMatching(/truncated\.jpg: cannot decode image \(.*premature end of JPEG.*\); the file may be truncated or corrupt$/),
       'truncated.png': expect.stringMatching(/truncated\.png: cannot decode image \(.*\); the file may be truncated or corrupt$/),
-      'text.png': `${join(root, 'text.png')}: not a supported image (unknown format); supported: jpeg, png, webp, avif, tiff, gif, heif`,
+      'text.png': `${join(root, 'text.png')}: not a supported image (unknown format); supported: jpeg, png, webp, avif, tiff, gif`,
       'unknown.tif': expect.stringMatching(/unknown\.tif: (cannot decode image|not a supported image)/),
       'bomb.png': `${join(root, 'bomb.png')}: 100000x100000 is 10000000000 pixels, over the limit of 100000000; raise it with --max-pixels if the image is genuine`,
     });
@@ -110,7 +110,7 @@ describe('bad input: one clear line, the batch goes on, exit 1', () => {
     symlinkSync(join(root, 'gone.png'), join(root, 'broken.png'));
     const run = await cli(root, '-o', join(scratch(), 'out'), '-m', 'nearest', '--json');
     const broken = JSON.parse(run.stdout).files.find((f: { input: string }) => f.input.endsWith('broken.png'));
-    expect(broken.error).toBe(`${join(root, 'broken.png')}: cannot read (no such file, or a broken link); check the path and its permissions`);
+    expect(broken.error).toBe(`${join(root, 'broken.png')}: broken link (its target ${join(root, 'gone.png')} does not exist)`);
     const blocker = join(scratch(), 'file');
     writeFileSync(blocker, 'a file where a folder should be');
     const blocked = await cli(cat, '-o', join(blocker, 'out.png'), '-m', 'nearest');
@@ -205,15 +205,33 @@ describe('files are sacred', () => {
     expect(readFileSync(input).equals(before)).toBe(true);
   });
 
-  it('two inputs that would write the same output are caught before any work', async () => {
+  it('inputs whose outputs collide each fail with both names; the rest of the batch runs (exit 1)', async () => {
     const root = scratch();
     copyFileSync(cat, join(root, 'a.png'));
     copyFileSync(catJpeg, join(root, 'a.jpg'));
+    copyFileSync(cat, join(root, 'b.png'));
     const out = scratch();
-    const run = await cli(join(root, 'a.jpg'), join(root, 'a.png'), '-o', out, '-f', 'webp', '-m', 'nearest');
-    expect(run.code).toBe(2);
-    expect(run.stderr).toBe(`upscale: ${join(out, 'a.webp')}: both ${join(root, 'a.jpg')} and ${join(root, 'a.png')} would be written here; use separate --output folders or a different --format\n`);
-    expect(readdirSync(out)).toEqual([]);
+    const run = await cli(root, '-o', out, '-f', 'webp', '-m', 'nearest');
+    expect(run.code).toBe(1);
+    const [jpg, png] = [join(root, 'a.jpg'), join(root, 'a.png')];
+    const target = join(out, 'a.webp');
+    expect(run.stderr.split('\n').slice(0, 2)).toEqual([
+      `${jpg}: ${png} would be written to the same ${target}; neither is written: process one of them with another --output`,
+      `${png}: ${jpg} would be written to the same ${target}; neither is written: process one of them with another --output`,
+    ]);
+    expect(readdirSync(out)).toEqual(['b.webp']);
+  });
+
+  it('a gif beside a png of the same name (gif is written as png) no longer stops the batch', async () => {
+    const root = scratch();
+    await sharp(cat).gif().toFile(join(root, 'x.gif'));
+    copyFileSync(cat, join(root, 'x.png'));
+    copyFileSync(cat, join(root, 'y.png'));
+    const out = scratch();
+    const run = await cli(root, '-o', out, '-m', 'nearest', '--json');
+    expect(run.code).toBe(1);
+    const statuses = JSON.parse(run.stdout).files.map((f: { input: string; status: string }) => [f.input.split('/').pop(), f.status]);
+    expect(statuses).toEqual([['x.gif', 'error'], ['x.png', 'error'], ['y.png', 'ok']]);
   });
 
   it('outputs written below an input folder are not taken for inputs on the next run', async () => {

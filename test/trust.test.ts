@@ -1,0 +1,158 @@
+/**
+ * The trust boundary: a file's format is decided by its content, documents are never rendered, odd inputs fail
+ * alone with their real cause, and every message stays one line.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { upscale } from '../src/index.js';
+import { sniff } from '../src/formats.js';
+import { cli, fixtures, pixels, scratch } from './helpers.js';
+
+const cat = join(fixtures, 'images', 'cat.png');
+const catJpeg = join(fixtures, 'images', 'cat-p3.jpg');
+const supported = 'supported: jpeg, png, webp, avif, tiff, gif';
+
+describe('format by content, never by name', () => {
+  const root = scratch();
+  // A bright secret beside the upload: an SVG that links it would draw it into the output if it were rendered.
+  const secret = join(root, 'secret.png');
+  const hostile: Record<string, string | Buffer> = {
+    'href.png': `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="48" height="40"><image href="secret.png" xlink:href="secret.png" width="48" height="40"/></svg>`,
+    'entities.jpg': `<?xml version="1.0"?>\n<!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY file SYSTEM "file:///etc/passwd">]>\n<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"><text>&b;&file;</text></svg>`,
+    'document.tif': '%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n',
+    'bitmap.webp': Buffer.concat([Buffer.from('BM'), Buffer.alloc(60)]),
+  };
+
+  it('SVG (with an external href or XML entities), PDF and BMP are refused with one line naming what they are', async () => {
+    await sharp({ create: { width: 48, height: 40, channels: 3, background: '#ffffff' } }).png().toFile(secret);
+    const input = join(root, 'uploads');
+    mkdirSync(input);
+    for (const [name, bytes] of Object.entries(hostile)) writeFileSync(join(input, name), bytes);
+    const out = scratch();
+    const run = await cli(input, '-o', out, '-m', 'nearest', '--json');
+    expect(run.code).toBe(1);
+    const errors = Object.fromEntries(JSON.parse(run.stdout).files.map((f: { input: string; error: string }) => [f.input.split('/').pop(), f.error]));
+    expect(errors).toEqual({
+      'bitmap.webp': `${join(input, 'bitmap.webp')}: not a supported image (its content is bmp); ${supported}`,
+      'document.tif': `${join(input, 'document.tif')}: not a supported image (its content is pdf); ${supported}`,
+      'entities.jpg': `${join(input, 'entities.jpg')}: not a supported image (its content is svg); ${supported}`,
+      'href.png': `${join(input, 'href.png')}: not a supported image (its content is svg); ${supported}`,
+    });
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('the library refuses the same file the same way', async () => {
+    const file = join(scratch(), 'upload.png');
+    writeFileSync(file, hostile['href.png']!);
+    const report = await upscale(file, { model: 'nearest', output: join(scratch(), 'out.png') });
+    expect(report.files[0]).toMatchObject({ status: 'error', error: `${file}: not a supported image (its content is svg); ${supported}` });
+  });
+
+  it('an image whose name and content disagree is read as what it is', async () => {
+    const folder = scratch();
+    const misnamed = join(folder, 'photo.png');
+    copyFileSync(catJpeg, misnamed);
+    const out = join(scratch(), 'photo.png');
+    const run = await cli(misnamed, '-o', out, '-m', 'nearest', '-s', '1');
+    expect(run.code).toBe(0);
+    expect((await sharp(out).metadata()).format).toBe('png');
+    expect((await pixels(out)).data.equals((await pixels(catJpeg)).data)).toBe(true);
+  });
+
+  it.each([
+    ['jpeg', [0xff, 0xd8, 0xff, 0xe0], 'jpeg'],
+    ['png', [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'png'],
+    ['gif', [...Buffer.from('GIF89a')], 'gif'],
+    ['webp', [...Buffer.from('RIFF\0\0\0\0WEBPVP8 ')], 'webp'],
+    ['tiff (II)', [...Buffer.from('II*\0')], 'tiff'],
+    ['tiff (MM)', [...Buffer.from('MM\0*')], 'tiff'],
+    ['avif', [0, 0, 0, 0x1c, ...Buffer.from('ftypavif\0\0\0\0avifmif1miaf')], 'avif'],
+    ['heic', [0, 0, 0, 0x18, ...Buffer.from('ftypheic\0\0\0\0mif1heic')], undefined],
+    ['svg after a BOM and blank lines', [0xef, 0xbb, 0xbf, ...Buffer.from('\n\n<svg width="1">')], undefined],
+    ['text', [...Buffer.from('hello')], undefined],
+  ])('sniff: %s', (_name, bytes, format) => {
+    expect(sniff(Uint8Array.from(bytes)).format).toBe(format);
+  });
+});
+
+describe('odd inputs named explicitly fail alone, with their real cause, and are never read', () => {
+  it('a FIFO, a link to /dev/zero, a folder named x.png, an empty folder and a broken link: exit 1, the good file done', async () => {
+    const root = scratch();
+    const fifo = join(root, 'pipe.png');
+    execFileSync('mkfifo', [fifo]);
+    const zero = join(root, 'zero.png');
+    symlinkSync('/dev/zero', zero);
+    const folder = join(root, 'x.png');
+    mkdirSync(folder);
+    const dangling = join(root, 'dangling.png');
+    symlinkSync(join(root, 'nowhere.png'), dangling);
+    const good = join(root, 'good.png');
+    copyFileSync(cat, good);
+    const out = scratch();
+    // Reading the FIFO would block forever (nothing writes to it): the test's own timeout catches that.
+    const run = await cli(fifo, zero, folder, dangling, good, '-o', out, '-m', 'nearest', '--json');
+    expect(run.code).toBe(1);
+    const errors = Object.fromEntries(JSON.parse(run.stdout).files.map((f: { input: string; error?: string; status: string }) => [f.input, f.error ?? f.status]));
+    expect(errors).toEqual({
+      [fifo]: `${fifo}: not a regular file (a FIFO); name an image file or a folder`,
+      [zero]: `${zero}: not a regular file (a character device); name an image file or a folder`,
+      [folder]: `${folder}: folder holds no image files (${supported})`,
+      [dangling]: `${dangling}: broken link (its target ${join(root, 'nowhere.png')} does not exist)`,
+      [good]: 'ok',
+    });
+    expect(readdirSync(out)).toEqual(['good.png']);
+  });
+
+  it('only a path that does not exist (or a glob matching nothing) is a usage error', async () => {
+    const root = scratch();
+    const missing = await cli(join(root, 'missing.png'), cat, '-o', scratch(), '-m', 'nearest');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(`upscale: ${join(root, 'missing.png')}: no such file or directory\n`);
+    const glob = await cli(join(root, '*.png'), '-o', scratch(), '-m', 'nearest');
+    expect(glob.code).toBe(2);
+    expect(glob.stderr).toBe(`upscale: ${join(root, '*.png')}: matched no image files (${supported})\n`);
+  });
+});
+
+describe('messages stay one line and name the real cause', () => {
+  it('a file name with a newline and an escape character is shown escaped', async () => {
+    const root = scratch();
+    const name = 'bad\nname\u001b[31m.png';
+    writeFileSync(join(root, name), 'not an image');
+    const run = await cli(join(root, name), '-o', scratch(), '-m', 'nearest');
+    expect(run.code).toBe(1);
+    const lines = run.stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe(`${root}/bad\\nname\\u001b[31m.png: not a supported image (unknown format); ${supported}`);
+    expect(lines).toHaveLength(2); // the error, then the summary
+  });
+
+  it('an invalid flag value with a newline is shown escaped', async () => {
+    const run = await cli(cat, '--tile', '1\n2');
+    expect(run.stderr).toBe('upscale: Expected integer between 16 and 4096 for --tile but received "1\\n2"\n');
+  });
+
+  it.runIf(process.getuid?.() === 0)('an output folder below a read-only file system says read-only (needs root to mount one)', async () => {
+    const mountPoint = scratch();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=16k', 'tmpfs', mountPoint]);
+    try {
+      const target = join(mountPoint, 'sub', 'deeper', 'cat.png');
+      const run = await cli(cat, '-o', target, '-m', 'nearest');
+      expect(run.code).toBe(1);
+      expect(run.stderr.split('\n')[0]).toBe(`${target}: cannot write (read-only file system); check the folder exists and is writable, and that the disk has space`);
+      expect(existsSync(join(mountPoint, 'sub'))).toBe(false);
+    } finally {
+      execFileSync('umount', [mountPoint]);
+    }
+  });
+
+  it('the input file is never modified by a refusal', async () => {
+    const file = join(scratch(), 'upload.png');
+    writeFileSync(file, '<svg xmlns="http://www.w3.org/2000/svg"/>');
+    const before = readFileSync(file);
+    await cli(file, '-o', scratch(), '-m', 'nearest');
+    expect(readFileSync(file).equals(before)).toBe(true);
+  });
+});
