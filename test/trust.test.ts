@@ -62,6 +62,17 @@ describe('format by content, never by name', () => {
     expect((await pixels(out)).data.equals((await pixels(catJpeg)).data)).toBe(true);
   });
 
+  it('an animated or multi-page image is refused, never silently cut to its first frame', async () => {
+    const file = join(scratch(), 'spin.gif');
+    const frames = Buffer.alloc(8 * 16 * 3, 255).fill(0, 8 * 8 * 3);
+    await sharp(frames, { raw: { width: 8, height: 16, channels: 3, pageHeight: 8 } }).gif({ delay: [100, 100] }).toFile(file);
+    const run = await cli(file, '-o', scratch(), '-m', 'nearest');
+    expect(run.code).toBe(1);
+    expect(run.stderr.split('\n')[0]).toBe(
+      `${file}: has 2 frames or pages; animated and multi-page images are not supported yet (the output would hold only the first): extract the frame you want first`,
+    );
+  });
+
   it.each([
     ['jpeg', [0xff, 0xd8, 0xff, 0xe0], 'jpeg'],
     ['png', [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'png'],
