@@ -1,6 +1,6 @@
 /** One image through the stages: header checks → decode → upscale (tiled network or baseline) → edits → encode → write. */
 import { access } from 'node:fs/promises';
-import { BASELINE_SCALE, networkOf, pickVariant, type Model, type NetworkModel } from './catalog.js';
+import type { NetworkModel, NetworkRun, Run } from './catalog.js';
 import { decode, readHeader } from './decode.js';
 import { applyEdits, finalSize, resizeTo } from './edit.js';
 import { encodeToFile } from './encode.js';
@@ -98,11 +98,9 @@ export function defaultTile(model: NetworkModel, overlap: number, memoryMiB: num
 
 export interface Context {
   options: ResolvedOptions;
-  /** The network for `options.model`, loaded once per batch; undefined for the baselines. */
+  run: Run;
+  /** The network for a network run, loaded once per batch; undefined for the baselines and for a shipped model's dry run. */
   network?: Network;
-  /** The model variant actually run (e.g. realesr-animevideov3-x2 for realesr-animevideov3). */
-  model: Model;
-  scale: number;
   /** Images processed at once: --concurrency, or fewer when the batch is smaller. */
   imagesInFlight: number;
 }
@@ -122,23 +120,18 @@ function checkAbort(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError('interrupted');
 }
 
-/** The scale of the network that runs: known once loaded; before that (a dry run), from the shipped model. */
-function networkScale(context: Context): number {
-  return context.network?.scale ?? networkOf(context.model as NetworkModel).scale ?? 4;
-}
-
 /** The tiling of an image under the batch's tile, overlap and memory settings. */
-function planFor(image: Omit<ImageLoad, 'scale' | 'imagesInFlight'>, context: Context): TilePlan & { estimateMiB?: number } {
+function planFor(image: Omit<ImageLoad, 'scale' | 'imagesInFlight'>, context: Context & { run: NetworkRun }): TilePlan & { estimateMiB?: number } {
   const { options } = context;
-  const model = networkOf(context.model as NetworkModel);
+  const model = context.run.network;
   const overlap = options.tileOverlap ?? defaultOverlap(model);
-  const load = { ...image, scale: networkScale(context), imagesInFlight: context.imagesInFlight };
+  const load = { ...image, scale: model.scale, imagesInFlight: context.imagesInFlight };
   const sizing = options.tile === undefined ? defaultTile(model, overlap, options.memory, load) : { tile: options.tile, estimateMiB: undefined };
   return { ...planTiles(image.width, image.height, sizing.tile, overlap, model.receptiveFieldRadius), estimateMiB: sizing.estimateMiB };
 }
 
 /** Runs the network over an image in tiles; the result has samples of `depth` bits. */
-async function runNetwork(image: Image, context: Context, onTile: () => void, timings: Timings, depth: Image['depth']): Promise<Image> {
+async function runNetwork(image: Image, context: Context & { run: NetworkRun }, onTile: () => void, timings: Timings, depth: Image['depth']): Promise<Image> {
   const network = context.network!;
   const { options } = context;
   const plan = planFor({ ...image, depth }, context);
@@ -169,13 +162,14 @@ async function runNetwork(image: Image, context: Context, onTile: () => void, ti
 
 /** Tiles of all passes, and the expected peak memory (of the heaviest pass) when the tile follows the budget. */
 function planPasses(header: { width: number; height: number; channels: number; depth: Image['depth'] }, context: Context) {
-  if (context.model.kind === 'baseline') return { tiles: 1, estimateMiB: undefined };
-  const modelScale = networkScale(context);
+  const { run } = context;
+  if (run.kind === 'baseline') return { tiles: 1, estimateMiB: undefined };
+  const modelScale = run.network.scale;
   let tiles = 0;
   let estimateMiB: number | undefined;
-  for (let pass = 0, factor = 1; pass < passesFor(context.scale, modelScale); pass++, factor *= modelScale) {
-    const depth = context.model.runs ? 16 : header.depth; // as upscalePixels stitches it
-    const plan = planFor({ ...header, width: header.width * factor, height: header.height * factor, depth }, context);
+  for (let pass = 0, factor = 1; pass < passesFor(run.scale, modelScale); pass++, factor *= modelScale) {
+    const depth = run.resize ? 16 : header.depth; // as upscalePixels stitches it
+    const plan = planFor({ ...header, width: header.width * factor, height: header.height * factor, depth }, { ...context, run });
     tiles += plan.rows.length * plan.columns.length;
     if (plan.estimateMiB !== undefined) estimateMiB = Math.max(estimateMiB ?? 0, plan.estimateMiB);
   }
@@ -184,30 +178,31 @@ function planPasses(header: { width: number; height: number; channels: number; d
 
 /** Upscales colour and alpha to exactly width × height (the requested scale, rounded). */
 async function upscalePixels(image: Image, context: Context, onTile: () => void, timings: Timings): Promise<Image> {
-  const target = targetSize(image.width, image.height, context.scale);
-  if (context.model.kind === 'baseline') {
+  const { run } = context;
+  const target = targetSize(image.width, image.height, run.scale);
+  if (run.kind === 'baseline') {
     const started = performance.now();
-    const result = resample(image, target.width, target.height, context.model.name);
+    const result = resample(image, target.width, target.height, run.variant.name);
     timings.inference += performance.now() - started;
     return result;
   }
   const { colour, alpha } = hasAlpha(image) ? splitAlpha(image) : { colour: image, alpha: undefined };
   const opaque = alpha === undefined || isOpaque(alpha);
-  const passes = passesFor(context.scale, context.network!.scale);
+  const passes = passesFor(run.scale, run.network.scale);
   // A model that is a network plus a resize gets that resize, done here on 16-bit network output so that
   // rounding to 8 bits happens once, after it, as in the model's own graph.
-  const runs = (context.model as NetworkModel).runs;
-  const depth = runs ? 16 : image.depth;
+  const { resize } = run;
+  const depth = resize ? 16 : image.depth;
   let upColour = colour;
   let upAlpha = opaque ? undefined : alpha;
   for (let pass = 0; pass < passes; pass++) {
-    upColour = await runNetwork(upColour, context, onTile, timings, depth);
-    if (upAlpha) upAlpha = await runNetwork(upAlpha, context, onTile, timings, depth);
+    upColour = await runNetwork(upColour, { ...context, run }, onTile, timings, depth);
+    if (upAlpha) upAlpha = await runNetwork(upAlpha, { ...context, run }, onTile, timings, depth);
   }
   const started = performance.now();
   const finish = async (plane: Image) => {
-    if (!runs) return resizeTo(plane, target.width, target.height);
-    const resized = plane.width === target.width && plane.height === target.height ? plane : resample(plane, target.width, target.height, 'bicubic', runs.cubicA);
+    if (!resize) return resizeTo(plane, target.width, target.height);
+    const resized = plane.width === target.width && plane.height === target.height ? plane : resample(plane, target.width, target.height, 'bicubic', resize.cubicA);
     return image.depth === 8 ? toEightBit(resized) : resized;
   };
   upColour = await finish(upColour);
@@ -232,7 +227,7 @@ async function exists(path: string): Promise<boolean> {
 export async function processFile(file: PlannedFile, context: Context): Promise<FileResult> {
   const { options } = context;
   const started = performance.now();
-  const result: FileResult = { input: file.input, output: file.output, status: 'ok', model: context.model.name, ms: 0 };
+  const result: FileResult = { input: file.input, output: file.output, status: 'ok', model: context.run.variant.name, ms: 0 };
   const timings: Timings = { decode: 0, inference: 0, stitch: 0, edit: 0, encode: 0 };
   try {
     if (file.problem) throw new InputError(file.problem);
@@ -246,7 +241,7 @@ export async function processFile(file: PlannedFile, context: Context): Promise<
     if (header.width * header.height > options.maxPixels) {
       throw new InputError(messages.tooManyPixels(file.input, header.width, header.height, options.maxPixels));
     }
-    const upscaled = targetSize(header.width, header.height, context.scale);
+    const upscaled = targetSize(header.width, header.height, context.run.scale);
     const final = finalSize(upscaled.width, upscaled.height, options.edits, file.input);
     Object.assign(result, { outWidth: final.width, outHeight: final.height });
     const limit = READABLE[file.format].maxSide;
@@ -286,11 +281,4 @@ export async function processFile(file: PlannedFile, context: Context): Promise<
   } finally {
     options.onEvent?.({ type: 'done', input: file.input });
   }
-}
-
-/** The model that will run and the scale it runs at, for a batch. */
-export function resolveRun(model: Model, scale: number | undefined): { model: Model; scale: number } {
-  if (model.kind === 'baseline') return { model, scale: scale ?? BASELINE_SCALE };
-  const variant = pickVariant(model, scale);
-  return { model: variant, scale: scale ?? variant.scale ?? 4 };
 }
