@@ -34,17 +34,20 @@ export interface NetworkModel {
   kind: 'network';
   name: string;
   path: string;
-  /** Known for shipped models; a custom file's scale is found by a probe run when it is loaded. */
+  /** Known for shipped models; a custom file's scale is found by a probe run when it is loaded (see `probedRun`). */
   scale?: number;
   /** Context a tile needs to match whole-image output; Infinity when unknown or beyond any practical overlap. */
   receptiveFieldRadius: number;
   macsPerPixel?: number;
   architecture?: ManifestEntry['architecture'];
   /** Real-ESRGAN's x2/x3 anime graphs are the x4 network plus a bicubic downscale; see `pickVariant`. */
-  variants?: NetworkModel[];
+  variants?: ScaledNetwork[];
   /** The network that actually runs, and the bicubic kernel of the resize after it (see ManifestEntry.runs). */
-  runs?: { network: NetworkModel; cubicA: number };
+  runs?: { network: ScaledNetwork; cubicA: number };
 }
+
+/** A network whose scale is known: every shipped model, and a custom one once probed. */
+export type ScaledNetwork = NetworkModel & { scale: number };
 
 export interface BaselineModel {
   kind: 'baseline';
@@ -53,9 +56,43 @@ export interface BaselineModel {
 
 export type Model = NetworkModel | BaselineModel;
 
+/** What a batch runs, worked out once from `--model` and `--scale`. */
+export type Run = BaselineRun | NetworkRun;
+
+export interface BaselineRun {
+  kind: 'baseline';
+  requested: BaselineModel;
+  /** A baseline is its own variant. */
+  variant: BaselineModel;
+  /** Output scale: `--scale`, or BASELINE_SCALE. */
+  scale: number;
+}
+
+export interface NetworkRun {
+  kind: 'network';
+  /** As `--model` named it: a family (realesr-animevideov3), a shipped model or an .onnx file. */
+  requested: NetworkModel;
+  /** The model that answers at this scale (realesr-animevideov3-x2 at -s 2): the one reported as run. */
+  variant: ScaledNetwork;
+  /** The graph that runs: the variant itself, or the network it is made of (see ManifestEntry.runs). */
+  network: ScaledNetwork;
+  /** The bicubic resize after the network, when the variant is a network plus a resize. */
+  resize?: { cubicA: number };
+  /** Output scale: `--scale`, or the variant's own. */
+  scale: number;
+}
+
+/** A custom .onnx file before it is loaded: its scale, and so the run's, is known only from a probe run. */
+export interface UnprobedRun {
+  kind: 'unprobed';
+  requested: NetworkModel;
+  /** `--scale`, when given. */
+  scale?: number;
+}
+
 export const BASELINES: readonly Interpolation[] = ['nearest', 'bilinear', 'bicubic'];
 export const DEFAULT_MODEL = 'realesr-general-x4v3';
-export const BASELINE_SCALE = 4;
+const BASELINE_SCALE = 4;
 
 export const modelsDir = fileURLToPath(new URL('../models/', import.meta.url));
 
@@ -66,7 +103,7 @@ export function readManifest(): ManifestEntry[] {
   return manifest;
 }
 
-function networkFrom(entry: ManifestEntry): NetworkModel {
+function networkFrom(entry: ManifestEntry): ScaledNetwork {
   const runs = entry.runs && readManifest().find((e) => e.name === entry.runs!.network);
   return {
     ...(runs && { runs: { network: networkFrom(runs), cubicA: entry.runs!.cubicA } }),
@@ -108,19 +145,37 @@ export function findModel(name: string): Model | undefined {
   return undefined;
 }
 
-/** The network a model runs: itself, or for a graph that is another network plus a resize, that network. */
-export function networkOf(model: NetworkModel): NetworkModel {
-  return model.runs?.network ?? model;
+/** For a family, the variant whose scale is nearest the requested one (ties go to the larger). */
+function pickVariant(model: ScaledNetwork, scale: number | undefined): ScaledNetwork {
+  if (!model.variants) return model;
+  const target = scale ?? Math.max(...model.variants.map((v) => v.scale));
+  const distance = (v: ScaledNetwork) => Math.abs(v.scale - target);
+  return model.variants.reduce((best, v) => (distance(v) < distance(best) || (distance(v) === distance(best) && v.scale > best.scale) ? v : best));
 }
 
-/** For a family, the variant whose scale is nearest the requested one (ties go to the larger). */
-export function pickVariant(model: NetworkModel, scale: number | undefined): NetworkModel {
-  if (!model.variants) return model;
-  const target = scale ?? Math.max(...model.variants.map((v) => v.scale!));
-  return model.variants.reduce((best, v) =>
-    Math.abs(v.scale! - target) < Math.abs(best.scale! - target) ||
-    (Math.abs(v.scale! - target) === Math.abs(best.scale! - target) && v.scale! > best.scale!)
-      ? v
-      : best,
-  );
+function isScaled(model: NetworkModel): model is ScaledNetwork {
+  return model.scale !== undefined;
+}
+
+/** The run for a model and `--scale`; a custom network is unprobed until loaded (then see `probedRun`). */
+export function resolveRun(requested: Model, scale: number | undefined): Run | UnprobedRun {
+  if (requested.kind === 'baseline') return { kind: 'baseline', requested, variant: requested, scale: scale ?? BASELINE_SCALE };
+  if (!isScaled(requested)) return { kind: 'unprobed', requested, ...(scale !== undefined && { scale }) };
+  return networkRun(requested, pickVariant(requested, scale), scale);
+}
+
+/** A custom network's run once loading it has probed its scale: the file is its own variant and network. */
+export function probedRun(run: UnprobedRun, networkScale: number): NetworkRun {
+  return networkRun(run.requested, { ...run.requested, scale: networkScale }, run.scale);
+}
+
+function networkRun(requested: NetworkModel, variant: ScaledNetwork, scale: number | undefined): NetworkRun {
+  return {
+    kind: 'network',
+    requested,
+    variant,
+    network: variant.runs?.network ?? variant,
+    ...(variant.runs && { resize: { cubicA: variant.runs.cubicA } }),
+    scale: scale ?? variant.scale,
+  };
 }

@@ -25,7 +25,7 @@ export function allocateImage(width: number, height: number, channels: Image['ch
   return { data: depth === 16 ? new Uint16Array(length) : new Uint8Array(length), width, height, channels, depth };
 }
 
-export function hasAlpha(image: Pick<Image, 'channels'>): boolean {
+export function hasAlpha(image: { channels: number }): boolean {
   return image.channels === 2 || image.channels === 4;
 }
 
@@ -57,10 +57,13 @@ export function joinAlpha(colour: Image, alpha: Image): Image {
   return joined;
 }
 
-/** True when every alpha sample is fully opaque, so the plane can be rebuilt instead of upscaled. */
-export function isOpaque(alpha: Image): boolean {
-  const opaque = maxSample(alpha.depth);
-  for (let i = 0; i < alpha.data.length; i++) if (alpha.data[i] !== opaque) return false;
+/**
+ * True when every alpha sample (the last channel: an image with alpha, or an alpha plane) is fully opaque, so the
+ * plane can be rebuilt instead of upscaled.
+ */
+export function isOpaque(image: Image): boolean {
+  const opaque = maxSample(image.depth);
+  for (let i = image.channels - 1; i < image.data.length; i += image.channels) if (image.data[i] !== opaque) return false;
   return true;
 }
 

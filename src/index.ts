@@ -3,13 +3,13 @@
  * Wires the stages: discover → plan → (per image, in a pool) decode → tiles → model → stitch → edit → encode → write.
  */
 import pLimit from 'p-limit';
-import { networkOf } from './catalog.js';
+import { probedRun, resolveRun, type NetworkModel, type Run } from './catalog.js';
 import { discover } from './discover.js';
 import { checkWatermark } from './edit.js';
 import { AbortError } from './errors.js';
 import { loadNetwork, type Network } from './model.js';
 import { resolveOptions, type UpscaleOptions } from './options.js';
-import { processFile, resolveRun, type Context, type FileResult } from './pipeline.js';
+import { processFile, type Context, type FileResult } from './pipeline.js';
 import { planOutputs } from './plan.js';
 
 export interface UpscaleSummary {
@@ -37,17 +37,21 @@ export async function upscale(inputs: string | readonly string[], options: Upsca
   const resolved = resolveOptions(options);
   if (resolved.edits.watermark) await checkWatermark(resolved.edits.watermark.path);
   const sources = await discover(typeof inputs === 'string' ? [inputs] : inputs, resolved.output);
-  const run = resolveRun(resolved.model, resolved.scale);
+  const chosen = resolveRun(resolved.model, resolved.scale);
+  const load = (model: NetworkModel) => loadNetwork(model, { device: resolved.device, onDeviceChosen: resolved.onNotice });
   let network: Network | undefined;
-  // A custom model's scale is only known once loaded, and a dry run must still report it.
-  if (run.model.kind === 'network' && (!resolved.dryRun || run.model.scale === undefined)) {
-    network = await loadNetwork(networkOf(run.model), { device: resolved.device, onDeviceChosen: resolved.onNotice });
+  let run: Run;
+  if (chosen.kind === 'unprobed') {
+    // A custom model's scale is known only once it is loaded and probed, and a dry run must still report it.
+    network = await load(chosen.requested);
+    run = probedRun(chosen, network.scale);
+  } else {
+    run = chosen;
+    if (run.kind === 'network' && !resolved.dryRun) network = await load(run.network);
   }
-  // A shipped model's scale is its own (a ×2 model may run a ×4 network); a custom one's is what the probe found.
-  const scale = resolved.scale ?? (run.model.kind === 'network' && run.model.scale === undefined ? network?.scale : undefined) ?? run.scale;
   try {
-    const planned = await planOutputs(sources, { output: resolved.output, format: resolved.format, scale });
-    const context: Context = { options: resolved, network, model: run.model, scale, imagesInFlight: Math.min(resolved.concurrency, planned.length) };
+    const planned = await planOutputs(sources, { output: resolved.output, format: resolved.format, scale: run.scale });
+    const context: Context = { options: resolved, run, network, imagesInFlight: Math.min(resolved.concurrency, planned.length) };
     const limit = pLimit(resolved.concurrency);
     const settled = await Promise.all(
       planned.map((file) =>
@@ -57,7 +61,7 @@ export async function upscale(inputs: string | readonly string[], options: Upsca
             return await processFile(file, context);
           } catch (error) {
             if (!(error instanceof AbortError)) throw error;
-            return { input: file.input, output: file.output, status: 'error', error: `${file.input}: interrupted`, model: run.model.name, ms: 0 };
+            return { input: file.input, output: file.output, status: 'error', error: `${file.input}: interrupted`, model: run.variant.name, ms: 0 };
           }
         }),
       ),
@@ -74,8 +78,8 @@ export async function upscale(inputs: string | readonly string[], options: Upsca
         planned: count('planned'),
         notStarted: planned.length - files.length,
         interrupted: resolved.signal?.aborted ?? false,
-        model: run.model.name,
-        scale,
+        model: run.variant.name,
+        scale: run.scale,
         device: network?.device ?? 'cpu',
         ms: Math.round(performance.now() - started),
       },

@@ -80,6 +80,26 @@ describe('scale', () => {
     expect(tiles).toHaveLength(21);
     expect(tiles.at(-1)).toMatchObject({ tilesDone: 21, tilesTotal: 21 });
   });
+
+  it('progress counts the tiles of a translucent alpha plane, which runs through the network too', async () => {
+    const translucent = join(out, 'translucent-160x128.png');
+    await sharp(image('cat.png')).resize(160, 128).ensureAlpha(0.5).png().toFile(translucent);
+    const events: { type: string; tilesDone?: number; tilesTotal?: number }[] = [];
+    await upscale(translucent, {
+      scale: 2,
+      output: join(out, 'translucent-x2.png'),
+      model: 'realesr-animevideov3',
+      tile: 32,
+      device: 'cpu',
+      onEvent: (event) => events.push(event),
+    });
+    const start = events.find((e) => e.type === 'start')!;
+    const tiles = events.filter((e) => e.type === 'tile');
+    // The -x2 variant runs the ×4 network once: 160×128 in 32 px tiles is 5 × 4 windows, for colour and for alpha.
+    expect(tiles).toHaveLength(40);
+    expect(start.tilesTotal).toBe(40);
+    expect(tiles.map((e) => e.tilesTotal)).toEqual(Array(40).fill(40));
+  });
 });
 
 describe('pixel formats', () => {
