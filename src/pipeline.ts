@@ -1,5 +1,4 @@
 /** One image through the stages: header checks → decode → upscale (tiled network or baseline) → edits → encode → write. */
-import { access } from 'node:fs/promises';
 import type { Run } from './catalog.js';
 import { decode, readHeader } from './decode.js';
 import { applyEdits, finalSize, resizeTo } from './edit.js';
@@ -15,7 +14,7 @@ import type { PlannedFile } from './plan.js';
 import { resample } from './resample.js';
 import { Stitcher } from './stitch.js';
 import { windowToTensor } from './tile.js';
-import { writeAtomically } from './write.js';
+import { exists, writeAtomically } from './write.js';
 
 /** Milliseconds spent in each stage of one image. */
 export interface Timings {
@@ -122,13 +121,6 @@ async function upscalePixels(image: Image, plan: ImagePlan, context: Context, on
   }
   timings.stitch += performance.now() - started;
   return upAlpha ? joinAlpha(upColour, upAlpha) : upColour;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 export async function processFile(file: PlannedFile, context: Context): Promise<FileResult> {
