@@ -88,7 +88,8 @@ function summaryLine(report: UpscaleReport): string {
     summary.failed ? `${summary.failed} failed` : '',
     summary.notStarted ? `${summary.notStarted} not started` : '',
   ].filter(Boolean);
-  return `${parts.join(', ')} in ${seconds(summary.ms)}${summary.interrupted ? ' (interrupted)' : ''}`;
+  const earlier = summary.earlierOutputs ? `; ${messages.earlierOutputsSkipped(summary.earlierOutputs)}` : '';
+  return `${parts.join(', ')} in ${seconds(summary.ms)}${summary.interrupted ? ' (interrupted)' : ''}${earlier}`;
 }
 
 function fileLine(file: FileResult, colour: InstanceType<typeof Chalk>): string {

@@ -1,10 +1,11 @@
 /** Expands the command line's files, folders and globs into the list of images to process. */
 import { lstat, realpath, stat } from 'node:fs/promises';
-import { basename, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import fg from 'fast-glob';
 import { UsageError } from './errors.js';
 import { IMAGE_EXTENSIONS } from './formats.js';
 import { messages } from './messages.js';
+import { besideStem } from './outputs.js';
 
 
 export interface Source {
@@ -54,13 +55,34 @@ async function walk(folder: string, pattern: string, exclude: string | undefined
 }
 
 /**
+ * Drops walked files named like this tool's output beside an input that is walked too (`cat-x4.png` beside
+ * `cat.png`), so a second run in place neither upscales its own outputs nor refuses to start.
+ */
+function withoutOwnOutputs(found: readonly string[]): { kept: string[]; dropped: number } {
+  const stems = new Set(found.map((rel) => join(dirname(rel), basename(rel, extname(rel)))));
+  const kept = found.filter((rel) => {
+    const of = besideStem(basename(rel, extname(rel)));
+    return of === undefined || !stems.has(join(dirname(rel), of));
+  });
+  return { kept, dropped: found.length - kept.length };
+}
+
+export interface Discovered {
+  sources: Source[];
+  /** Walked files skipped as earlier outputs beside their inputs. */
+  earlierOutputs: number;
+}
+
+/**
  * @param outputFolder an --output folder: never walked into, so outputs written below an input folder are not
  *   taken for inputs on the next run.
  */
-export async function discover(inputs: readonly string[], outputFolder?: string): Promise<Source[]> {
+export async function discover(inputs: readonly string[], outputFolder?: string): Promise<Discovered> {
   const exclude = outputFolder === undefined ? undefined : resolve(outputFolder) + sep;
+  const outputReal = outputFolder === undefined ? undefined : await realpath(outputFolder).catch(() => resolve(outputFolder));
   if (inputs.length === 0) throw new UsageError(messages.noInputs());
   const sources: Source[] = [];
+  let earlierOutputs = 0;
   const seen = new Set<string>();
   const add = async (path: string, rel: string) => {
     const real = await realpath(path).catch(() => resolve(path));
@@ -68,13 +90,19 @@ export async function discover(inputs: readonly string[], outputFolder?: string)
     seen.add(real);
     sources.push({ input: path, relative: rel });
   };
+  const addWalked = async (base: string, found: readonly string[]) => {
+    const { kept, dropped } = withoutOwnOutputs(found);
+    earlierOutputs += dropped;
+    for (const rel of kept) await add(join(base, rel), rel);
+  };
   const imagePattern = `**/*.{${IMAGE_EXTENSIONS.join(',')}}`;
   for (const input of inputs) {
     const info = await stat(input).catch(() => undefined);
     if (info?.isDirectory()) {
+      if (outputReal !== undefined && (await realpath(input)) === outputReal) throw new UsageError(messages.outputIsInputFolder(outputFolder!));
       const found = await walk(input, imagePattern, exclude);
       if (found.length === 0) sources.push({ input, relative: basename(input), problem: messages.emptyFolder(input) });
-      for (const rel of found) await add(join(input, rel), rel);
+      await addWalked(input, found);
       continue;
     }
     // Anything else that exists is an input of its own: a file, but also a FIFO, a device or a broken link, which
@@ -88,7 +116,7 @@ export async function discover(inputs: readonly string[], outputFolder?: string)
     const pattern = relative(base, input.replace(/\\/g, '/')) || input;
     const matches = (await walk(base, pattern, exclude)).filter((rel) => IMAGE_EXTENSIONS.includes(rel.split('.').pop()!.toLowerCase()));
     if (matches.length === 0) throw new UsageError(messages.nothingMatched(input));
-    for (const rel of matches) await add(join(base, rel), rel);
+    await addWalked(base, matches);
   }
-  return sources;
+  return { sources, earlierOutputs };
 }

@@ -34,6 +34,18 @@ export type ReadableFormat = keyof typeof READABLE;
 /** Extensions that folder and glob walks pick up. */
 export const IMAGE_EXTENSIONS: readonly string[] = Object.values(READABLE).flatMap((spec) => spec.extensions);
 
+/** ".png, .jpg, .webp, .avif, .tif": for messages. */
+export const WRITABLE_EXTENSIONS = FORMATS.map((format) => `.${READABLE[format].extensions[0]}`).join(', ');
+
+/** Image formats the tool neither reads nor writes, by extension: an `-o` ending so is a mistake, not a folder. */
+const OTHER_IMAGE_EXTENSIONS = ['bmp', 'dib', 'heic', 'heif', 'jxl', 'jp2', 'j2k', 'svg', 'svgz', 'ico', 'icns', 'psd', 'tga', 'ppm', 'pgm', 'pbm', 'pnm', 'exr', 'hdr', 'dng', 'raw', 'pdf'];
+
+/** Whether an extension (with or without the dot) names an image format of any kind. */
+export function isImageExtension(extension: string): boolean {
+  const bare = extension.replace(/^\./, '').toLowerCase();
+  return IMAGE_EXTENSIONS.includes(bare) || OTHER_IMAGE_EXTENSIONS.includes(bare);
+}
+
 /** "jpeg, png, webp, avif, tiff, gif": for messages. */
 export const READABLE_LIST = Object.keys(READABLE).join(', ');
 

@@ -10,7 +10,7 @@ import { AbortError } from './errors.js';
 import { loadNetwork, type Network } from './model.js';
 import { resolveOptions, type UpscaleOptions } from './options.js';
 import { processFile, type Context, type FileResult } from './pipeline.js';
-import { planOutputs } from './plan.js';
+import { planOutputs } from './outputs.js';
 
 export interface UpscaleSummary {
   total: number;
@@ -20,6 +20,8 @@ export interface UpscaleSummary {
   planned: number;
   /** Inputs never started because the run was interrupted. */
   notStarted: number;
+  /** Walked files not taken as inputs: earlier outputs beside their inputs (`cat-x4.png` beside `cat.png`). */
+  earlierOutputs: number;
   interrupted: boolean;
   model: string;
   scale: number;
@@ -36,7 +38,7 @@ export async function upscale(inputs: string | readonly string[], options: Upsca
   const started = performance.now();
   const resolved = resolveOptions(options);
   if (resolved.edits.watermark) await checkWatermark(resolved.edits.watermark.path);
-  const sources = await discover(typeof inputs === 'string' ? [inputs] : inputs, resolved.output);
+  const { sources, earlierOutputs } = await discover(typeof inputs === 'string' ? [inputs] : inputs, resolved.output);
   const chosen = resolveRun(resolved.model, resolved.scale);
   const load = (model: NetworkModel) => loadNetwork(model, { device: resolved.device, onDeviceChosen: resolved.onNotice });
   let network: Network | undefined;
@@ -77,6 +79,7 @@ export async function upscale(inputs: string | readonly string[], options: Upsca
         failed: count('error'),
         planned: count('planned'),
         notStarted: planned.length - files.length,
+        earlierOutputs,
         interrupted: resolved.signal?.aborted ?? false,
         model: run.variant.name,
         scale: run.scale,

@@ -55,11 +55,17 @@ export const messages = {
   notRegularFile: (input: string, kind: string) => `${shown(input)}: not a regular file (${kind}); name an image file or a folder`,
   outputFileNeedsOneInput: (output: string, count: number) =>
     `--output ${shown(output)} names a file but ${count} inputs were given: pass a folder to --output`,
+  outputNotWritable: (output: string, extension: string, writable: string) =>
+    `--output ${shown(output)}: ${extension} is not a format this tool writes; name a ${writable} file, or a folder`,
+  outputIsInputFolder: (output: string) =>
+    `--output ${shown(output)} is an input folder itself: outputs would land among their inputs under the same names; choose another folder (inputs are never modified)`,
+  earlierOutputsSkipped: (count: number) => `${count} file${count === 1 ? '' : 's'} named like an earlier output beside ${count === 1 ? 'its' : 'their'} input (<name>-x<scale>) not taken as input`,
   outputIsInput: (input: string) =>
     `${shown(input)}: the output path is the input itself; choose another --output or --format (inputs are never modified)`,
   outputCollision: (input: string, output: string, other: string) =>
     `${shown(input)}: ${shown(other)} would be written to the same ${shown(output)}; neither is written: process one of them with another --output`,
-  outputExists: (output: string) => `${shown(output)}: output already exists; pass --overwrite to replace it or --skip-existing to keep it`,
+  outputExists: (input: string, output: string) =>
+    `${shown(input)}: output ${shown(output)} already exists; pass --overwrite to replace it or --skip-existing to keep it`,
   unsupportedInput: (input: string, detail: string) => `${shown(input)}: not a supported image (${detail}); supported: ${READABLE_LIST}`,
   manyFrames: (input: string, frames: number) =>
     `${shown(input)}: has ${frames} frames or pages; animated and multi-page images are not supported yet (the output would hold only the first): extract the frame you want first`,
@@ -75,7 +81,8 @@ export const messages = {
   unreadable: (path: string, detail: string) => `${shown(path)}: cannot read (${detail}); check the path and its permissions`,
   overBudget: (path: string, needMiB: number, budgetMiB: number, imagesInFlight: number) =>
     `${shown(path)}: needs about ${needMiB} MiB even in the smallest tiles, more than --memory ${budgetMiB} (the enlarged image itself is held in memory); going ahead. Use ${imagesInFlight > 1 ? '-j 1 or ' : ''}a smaller --scale to need less`,
-  unwritable: (path: string, detail: string) => `${shown(path)}: cannot write (${detail}); check the folder exists and is writable, and that the disk has space`,
+  unwritable: (input: string, output: string, detail: string) =>
+    `${shown(input)}: cannot write ${shown(output)} (${detail}); check the folder exists and is writable, and that the disk has space`,
   modelNotOnnx: (path: string, detail: string) => `--model ${shown(path)}: not a loadable ONNX model (${detail})`,
   modelBadInput: (path: string, shape: string) =>
     `--model ${shown(path)}: expected one float32 input of shape [1,3,H,W] but the model takes ${shape}`,

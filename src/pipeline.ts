@@ -10,7 +10,7 @@ import { planImage, type ImagePlan, type PassPlan } from './image-plan.js';
 import { messages } from './messages.js';
 import type { Network } from './model.js';
 import type { ResolvedOptions } from './options.js';
-import type { PlannedFile } from './plan.js';
+import type { PlannedFile } from './outputs.js';
 import { resample } from './resample.js';
 import { Stitcher } from './stitch.js';
 import { windowToTensor } from './tile.js';
@@ -132,7 +132,7 @@ export async function processFile(file: PlannedFile, context: Context): Promise<
     if (file.problem) throw new InputError(file.problem);
     if (await exists(file.output)) {
       if (options.skipExisting) return { ...result, status: 'skipped' };
-      if (!options.overwrite && !options.dryRun) throw new InputError(messages.outputExists(file.output));
+      if (!options.overwrite && !options.dryRun) throw new InputError(messages.outputExists(file.input, file.output));
     }
     let phase = performance.now();
     const header = await readHeader(file.input);
@@ -170,7 +170,7 @@ export async function processFile(file: PlannedFile, context: Context): Promise<
     checkAbort(options.signal);
     phase = performance.now();
     const encoding = { format: file.format, quality: options.quality, metadata: options.stripMetadata ? undefined : decoded.metadata };
-    await writeAtomically(file.output, (temporary) => encodeToFile(image, encoding, temporary), options.overwrite);
+    await writeAtomically(file.output, (temporary) => encodeToFile(image, encoding, temporary), { overwrite: options.overwrite, input: file.input });
     timings.encode = performance.now() - phase;
     const rounded = Object.fromEntries(Object.entries(timings).map(([stage, ms]) => [stage, Math.round(ms)])) as unknown as Timings;
     return { ...result, outWidth: image.width, outHeight: image.height, ms: Math.round(performance.now() - started), timings: rounded };

@@ -34,19 +34,23 @@ export async function withTemporary<T>(path: string, work: () => Promise<T>): Pr
  * is a hard link, which fails if the name is taken. File-system errors become one-line input errors; any other
  * error from `write` (a failing encoder, say) passes through unchanged.
  */
-export async function writeAtomically(target: string, write: (temporary: string) => Promise<void>, overwrite: boolean): Promise<void> {
+export async function writeAtomically(
+  target: string,
+  write: (temporary: string) => Promise<void>,
+  { overwrite, input }: { overwrite: boolean; /** Named in errors: the file this output belongs to. */ input: string },
+): Promise<void> {
   const folder = dirname(target);
   const temporary = join(folder, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     await makeFolder(folder);
     await withTemporary(temporary, async () => {
       await write(temporary);
-      await moveIntoPlace(temporary, target, overwrite);
+      await moveIntoPlace(temporary, target, overwrite, input);
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (error instanceof InputError || code === undefined) throw error;
-    throw new InputError(messages.unwritable(target, errnoText(code)));
+    throw new InputError(messages.unwritable(input, target, errnoText(code)));
   }
 }
 
@@ -76,13 +80,13 @@ export async function exists(path: string): Promise<boolean> {
 }
 
 /** Moves the finished temporary file to `target`: a rename, or without `overwrite` a hard link that fails if the name is taken. */
-async function moveIntoPlace(temporary: string, target: string, overwrite: boolean): Promise<void> {
+async function moveIntoPlace(temporary: string, target: string, overwrite: boolean, input: string): Promise<void> {
   if (overwrite) return rename(temporary, target);
   try {
     await link(temporary, target);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new InputError(messages.outputExists(target));
+    if (code === 'EEXIST') throw new InputError(messages.outputExists(input, target));
     // File systems without hard links (FAT, some network shares): fall back to a plain rename.
     if (code !== 'EPERM' && code !== 'ENOTSUP') throw error;
     await rename(temporary, target);

@@ -113,7 +113,7 @@ describe('outputs', () => {
     writeFileSync(target, 'keep me');
     const refused = await cli(cat, '-o', target, '-m', 'nearest');
     expect(refused.code).toBe(1);
-    expect(refused.stderr.split('\n')[0]).toBe(`${target}: output already exists; pass --overwrite to replace it or --skip-existing to keep it`);
+    expect(refused.stderr.split('\n')[0]).toBe(`${cat}: output ${target} already exists; pass --overwrite to replace it or --skip-existing to keep it`);
     expect(readFileSync(target, 'utf8')).toBe('keep me');
     const skipped = await cli(cat, '-o', target, '-m', 'nearest', '--skip-existing', '--json');
     expect(skipped.code).toBe(0);

@@ -142,7 +142,7 @@ describe('bad input: one clear line, the batch goes on, exit 1', () => {
     const blocked = await cli(cat, '-o', join(blocker, 'out.png'), '-m', 'nearest');
     expect(blocked.code).toBe(1);
     expect(blocked.stderr.split('\n')[0]).toBe(
-      `${join(blocker, 'out.png')}: cannot write (a parent of the path is a file, not a folder); check the folder exists and is writable, and that the disk has space`,
+      `${cat}: cannot write ${join(blocker, 'out.png')} (a parent of the path is a file, not a folder); check the folder exists and is writable, and that the disk has space`,
     );
   });
 
@@ -167,7 +167,7 @@ describe('bad input: one clear line, the batch goes on, exit 1', () => {
       const run = await cli(join(fixtures, 'golden', 'chelsea-96.png'), '-o', join(mountPoint, 'cat.png'), '-m', 'bicubic');
       expect(run.code).toBe(1);
       expect(run.stderr.split('\n')[0]).toBe(
-        `${join(mountPoint, 'cat.png')}: cannot write (disk full); check the folder exists and is writable, and that the disk has space`,
+        `${join(fixtures, 'golden', 'chelsea-96.png')}: cannot write ${join(mountPoint, 'cat.png')} (disk full); check the folder exists and is writable, and that the disk has space`,
       );
       expect(readdirSync(mountPoint)).toEqual([]);
     } finally {

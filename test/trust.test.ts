@@ -152,7 +152,7 @@ describe('messages stay one line and name the real cause', () => {
       const target = join(mountPoint, 'sub', 'deeper', 'cat.png');
       const run = await cli(cat, '-o', target, '-m', 'nearest');
       expect(run.code).toBe(1);
-      expect(run.stderr.split('\n')[0]).toBe(`${target}: cannot write (read-only file system); check the folder exists and is writable, and that the disk has space`);
+      expect(run.stderr.split('\n')[0]).toBe(`${cat}: cannot write ${target} (read-only file system); check the folder exists and is writable, and that the disk has space`);
       expect(existsSync(join(mountPoint, 'sub'))).toBe(false);
     } finally {
       execFileSync('umount', [mountPoint]);
@@ -165,5 +165,54 @@ describe('messages stay one line and name the real cause', () => {
     const before = readFileSync(file);
     await cli(file, '-o', scratch(), '-m', 'nearest');
     expect(readFileSync(file).equals(before)).toBe(true);
+  });
+});
+
+describe('reruns in place and -o mistakes', () => {
+  it('a second run in place skips its own earlier outputs and, with --skip-existing, resumes', async () => {
+    const root = scratch();
+    for (const name of ['a.png', 'b.png', 'c.png']) copyFileSync(cat, join(root, name));
+    // An interrupted first run: a's output was written, b's and c's were not.
+    expect((await cli(join(root, 'a.png'), '-m', 'nearest', '-s', '2')).code).toBe(0);
+    // A file named like an output whose input is absent is an ordinary input.
+    copyFileSync(cat, join(root, 'lonely-x2.png'));
+    const resumed = await cli(root, '-m', 'nearest', '-s', '2', '--skip-existing', '--json');
+    expect(resumed.code).toBe(0);
+    const report = JSON.parse(resumed.stdout);
+    expect(report.files.map((f: { input: string; status: string }) => [f.input.split('/').pop(), f.status])).toEqual([
+      ['a.png', 'skipped'],
+      ['b.png', 'ok'],
+      ['c.png', 'ok'],
+      ['lonely-x2.png', 'ok'],
+    ]);
+    expect(report.summary.earlierOutputs).toBe(1);
+    const again = await cli(root, '-m', 'nearest', '-s', '2', '--skip-existing');
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('4 files named like an earlier output beside their input (<name>-x<scale>) not taken as input');
+    expect(readdirSync(root).sort()).toEqual(['a-x2.png', 'a.png', 'b-x2.png', 'b.png', 'c-x2.png', 'c.png', 'lonely-x2-x2.png', 'lonely-x2.png']);
+  });
+
+  it('-o with an image extension the tool does not write is an error listing the writable ones; no folder is made', async () => {
+    const folder = scratch();
+    const run = await cli(cat, '-o', join(folder, 'x.bmp'), '-m', 'nearest');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`upscale: --output ${join(folder, 'x.bmp')}: bmp is not a format this tool writes; name a .png, .jpg, .webp, .avif, .tif file, or a folder\n`);
+    expect(readdirSync(folder)).toEqual([]);
+  });
+
+  it('-o equal to an input folder says exactly that', async () => {
+    const root = scratch();
+    copyFileSync(cat, join(root, 'cat.png'));
+    const run = await cli(root, '-o', root, '-m', 'nearest');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`upscale: --output ${root} is an input folder itself: outputs would land among their inputs under the same names; choose another folder (inputs are never modified)\n`);
+  });
+
+  it('messages about an output name the input it belongs to', async () => {
+    const out = scratch();
+    const target = join(out, 'cat.png');
+    writeFileSync(target, 'keep me');
+    const run = await cli(cat, '-o', target, '-m', 'nearest');
+    expect(run.stderr.split('\n')[0]).toBe(`${cat}: output ${target} already exists; pass --overwrite to replace it or --skip-existing to keep it`);
   });
 });

@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Source } from './discover.js';
-import { extensionOf, writableFormatOf, type Format } from './formats.js';
+import { extensionOf, isImageExtension, writableFormatOf, WRITABLE_EXTENSIONS, type Format } from './formats.js';
 import { UsageError } from './errors.js';
 import { messages } from './messages.js';
 
@@ -12,10 +12,16 @@ export interface PlannedFile extends Source {
   format: Format;
 }
 
-/** `-o` names a file when it has an image extension and is not an existing folder. */
+/**
+ * `-o` names a file when it has an image extension and is not an existing folder. An image extension the tool does
+ * not write (`-o x.bmp`) is a mistake, not a folder name.
+ */
 function outputFileFormat(output: string | undefined): Format | undefined {
   if (output === undefined || output.endsWith('/') || (existsSync(output) && statSync(output).isDirectory())) return undefined;
-  return writableFormatOf(extname(output));
+  const extension = extname(output);
+  const format = writableFormatOf(extension);
+  if (!format && isImageExtension(extension)) throw new UsageError(messages.outputNotWritable(output, extension.slice(1).toLowerCase(), WRITABLE_EXTENSIONS));
+  return format;
 }
 
 /** The input's format by its extension; inputs no encoder here writes (gif) become png. */
@@ -29,8 +35,14 @@ function extensionFor(input: string, format: Format): string {
   return writableFormatOf(own) === format ? own : extensionOf(format);
 }
 
-function scaleLabel(scale: number): string {
-  return `x${Number(scale.toFixed(3))}`;
+/** The name an output gets beside its input without `-o`: `<stem>-x<scale>`. */
+function besideName(stem: string, scale: number): string {
+  return `${stem}-x${Number(scale.toFixed(3))}`;
+}
+
+/** The input stem a name beside it was made from (`cat` for `cat-x4`, `cat-x2.5`), if it has that shape. */
+export function besideStem(stem: string): string | undefined {
+  return /^(.+)-x\d+(?:\.\d+)?$/.exec(stem)?.[1];
 }
 
 export interface PlanOptions {
@@ -52,7 +64,7 @@ export async function planOutputs(sources: readonly Source[], options: PlanOptio
     const format = options.format ?? inputFormatGuess(source.input);
     // An input already known to be unusable (an empty folder) has no output.
     if (source.problem) return { ...source, output: '', format };
-    const name = options.output === undefined ? `${stem}-${scaleLabel(options.scale)}` : stem;
+    const name = options.output === undefined ? besideName(stem, options.scale) : stem;
     const folder = options.output === undefined ? dirname(source.input) : join(options.output, dirname(source.relative));
     return { ...source, output: join(folder, name + extensionFor(source.input, format)), format };
   });
