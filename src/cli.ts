@@ -8,7 +8,7 @@ import { upscale, type UpscaleReport } from './index.js';
 import { messages } from './messages.js';
 import { DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_MIB, type UpscaleOptions } from './options.js';
 import type { FileResult } from './pipeline.js';
-import { killInference } from './model.js';
+import { killInference } from './inference.js';
 import { disableSharpCache } from './sharp-raw.js';
 import { removeTemporaries } from './write.js';
 

@@ -1,5 +1,5 @@
 /**
- * The only module that touches onnxruntime-node: sessions, execution providers, inference.
+ * The inference runtime, and the only module that touches onnxruntime-node: sessions, execution providers, inference.
  *
  * onnxruntime-node's `session.run` blocks the calling thread for the whole forward pass, so sessions live in a
  * child process: the main thread stays free to decode and encode other images, draw progress and answer Ctrl-C.
