@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { InferenceSession } from 'onnxruntime-node';
@@ -35,7 +36,6 @@ export interface Network {
 }
 
 const require = createRequire(import.meta.url);
-const ortEntry = require.resolve('onnxruntime-node');
 
 /** CUDA's provider libraries are not in the npm package; they exist only after the opt-in install. */
 function cudaInstalled(): boolean {
@@ -57,62 +57,10 @@ function sessionOptions(device: ConcreteDevice): InferenceSession.SessionOptions
 }
 
 /**
- * The inference process's code. Kept as source text here, rather than in a file of its own, so the same code runs
- * from the TypeScript sources under test and from the compiled package. It owns one session and answers numbered
- * requests over the IPC channel.
+ * The inference process's program: a JavaScript file beside this module, so the path holds for the TypeScript
+ * sources under test and for the compiled package alike.
  */
-const CHILD_SOURCE = `
-const ort = require(process.argv[1]);
-const { Socket } = require('node:net');
-// Failures reach the user as one line from us; onnxruntime's own log would repeat them with a native trace.
-ort.env.logLevel = 'fatal';
-// Ctrl-C reaches the whole process group: the parent decides whether this process finishes its tile or is killed.
-process.on('SIGINT', () => {});
-process.on('disconnect', () => process.exit(0));
-const pixels = new Socket({ fd: 4, readable: false, writable: true });
-let spare; // the last tile's buffer, once the pipe has taken it
-/** NCHW float32 in [0, 1] to HWC samples of the output depth, clamped (NaN becomes 0), in stitching order. */
-function quantise(data, channels, plane, depth) {
-  const Samples = depth === 16 ? Uint16Array : Uint8Array;
-  const peak = depth === 16 ? 65535 : 255;
-  const out = spare instanceof Samples && spare.length === channels * plane ? spare : new Samples(channels * plane);
-  spare = undefined;
-  for (let c = 0; c < channels; c++) {
-    for (let p = 0, from = c * plane, to = c; p < plane; p++, from++, to += channels) {
-      const v = data[from];
-      out[to] = v > 0 ? (v < 1 ? Math.round(v * peak) : peak) : 0;
-    }
-  }
-  return out;
-}
-let session;
-process.on('message', async ({ id, type, path, options, data, dims, depth }) => {
-  try {
-    if (type === 'open') {
-      session = await ort.InferenceSession.create(path, options);
-      const inputs = session.inputMetadata.map((m) => ({ isTensor: m.isTensor, type: m.type, shape: m.shape }));
-      process.send({ id, inputNames: session.inputNames, outputNames: session.outputNames, inputs });
-    } else if (type === 'run') {
-      // This process's own heap is tiny, but each tile leaves tens of MiB of dead output behind: collect it
-      // before the next forward pass rather than let several tiles' worth pile up.
-      global.gc();
-      const result = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', data, dims) });
-      const output = result[session.outputNames[0]];
-      const plane = output.dims.length === 4 ? output.dims[2] * output.dims[3] : 0;
-      const tile = quantise(output.data, plane ? output.dims[1] : 0, plane, depth);
-      // The reply says how many bytes follow on the pixel pipe; both go out in the same tick, so replies and
-      // pixel payloads arrive in the same order.
-      process.send({ id, dims: output.dims, bytes: tile.byteLength });
-      pixels.write(new Uint8Array(tile.buffer), () => (spare = tile));
-    } else if (type === 'release') {
-      await session?.release();
-      process.send({ id });
-    }
-  } catch (error) {
-    process.send({ id, error: String(error && error.message ? error.message : error) });
-  }
-});
-`;
+const CHILD = fileURLToPath(new URL('./inference-child.js', import.meta.url));
 
 interface Reply {
   id: number;
@@ -156,7 +104,7 @@ class SessionWorker {
   constructor() {
     // fd 4 carries tile pixels as raw bytes: no serialising, and no copy beyond the one into the tile's buffer.
     // --single-threaded: onnxruntime brings its own threads; V8's helper threads only cost memory (about 18 MiB).
-    this.child = spawn(process.execPath, ['--single-threaded', '--expose-gc', '-e', CHILD_SOURCE, ortEntry], {
+    this.child = spawn(process.execPath, ['--single-threaded', '--expose-gc', CHILD], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc', 'pipe'],
       serialization: 'advanced',
     });
