@@ -44,8 +44,13 @@ function serve() {
   ort.env.logLevel = 'fatal';
   // Ctrl-C reaches the whole process group: the parent decides whether this process finishes its tile or is killed.
   process.on('SIGINT', () => {});
-  process.on('disconnect', () => process.exit(0));
   const pixels = new Socket({ fd: 4, readable: false, writable: true });
+  // Once the parent is gone there is no one to answer: leave, quietly. A reply or pixels sent as it goes (it may
+  // have been killed outright) fail with EPIPE or ERR_IPC_CHANNEL_CLOSED, which say the same.
+  const leave = () => process.exit(0);
+  process.on('disconnect', leave);
+  process.on('error', leave);
+  pixels.on('error', leave);
   /** @type {Uint8Array | Uint16Array | undefined} the last tile's buffer, once the pipe has taken it */
   let spare;
   /** @type {ort.InferenceSession | undefined} */

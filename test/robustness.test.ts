@@ -355,6 +355,22 @@ describe('interrupted batches', () => {
     if (existsSync(out)) await outputsAreComplete(out);
   });
 
+  it('a CLI killed outright leaves an inference process that ends quietly', async () => {
+    const input = batch(6);
+    const run = start([input, '-o', scratch(), '-m', 'realesrgan-x4plus', '--tile', '16', '-j', '1']);
+    await waitFor(() => run.stderr().includes('using'), 30000);
+    expect(run.stderr()).toContain('using');
+    await new Promise((r) => setTimeout(r, 300));
+    // Only the CLI: the inference process, orphaned, still holds the stderr pipe; it closes once that process ends.
+    run.child.kill('SIGKILL');
+    const closed = new Promise<boolean>((resolve) => {
+      run.child.stderr.on('close', () => resolve(true));
+      setTimeout(() => resolve(false), 20000).unref();
+    });
+    expect(await closed, run.stderr()).toBe(true);
+    expect(run.stderr()).not.toMatch(/Error|^\s+at /m);
+  });
+
   it('--skip-existing resumes: only missing outputs are produced', async () => {
     const input = batch(3);
     const out = scratch();
