@@ -17,9 +17,38 @@ import { messages } from './messages.js';
 import type { NetworkModel } from './catalog.js';
 import type { Image } from './image.js';
 
-export type Device = 'auto' | 'cpu' | 'cuda' | 'webgpu';
-export const DEVICES: readonly Device[] = ['auto', 'cpu', 'cuda', 'webgpu'];
-type ConcreteDevice = Exclude<Device, 'auto'>;
+const require = createRequire(import.meta.url);
+
+/** CUDA's provider libraries are not in the npm package; they exist only after the opt-in install. */
+function cudaInstalled(): boolean {
+  const binding = join(dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
+  return existsSync(join(binding, 'libonnxruntime_providers_cuda.so')) || existsSync(join(binding, 'onnxruntime_providers_cuda.dll'));
+}
+
+interface Provider {
+  /** onnxruntime's name for the execution provider. */
+  readonly name: string;
+  /** The device in a sentence. */
+  readonly label: string;
+  /** Whether its provider is here, as far as can be told without opening a session. */
+  readonly installed: () => boolean;
+  /** What else it needs, which only opening a session tells. */
+  readonly proviso?: string;
+}
+
+/** Each device's onnxruntime execution provider, and how to tell that it can run here. */
+const PROVIDERS = {
+  cpu: { name: 'cpu', label: 'CPU', installed: () => true },
+  cuda: { name: 'cuda', label: 'CUDA', installed: cudaInstalled },
+  webgpu: { name: 'webgpu', label: 'WebGPU', installed: () => true, proviso: 'where an adapter exists' },
+} as const satisfies Record<string, Provider>;
+
+type ConcreteDevice = keyof typeof PROVIDERS;
+export type Device = 'auto' | ConcreteDevice;
+export const DEVICES = ['auto', ...(Object.keys(PROVIDERS) as ConcreteDevice[])] as const satisfies readonly Device[];
+
+/** What `auto` tries, in order: the first whose session opens is used; the last is the fallback, its failure the error. */
+const AUTO = ['cuda', 'cpu'] as const satisfies readonly ConcreteDevice[];
 
 export interface Network {
   readonly name: string;
@@ -35,17 +64,9 @@ export interface Network {
   release(): Promise<void>;
 }
 
-const require = createRequire(import.meta.url);
-
-/** CUDA's provider libraries are not in the npm package; they exist only after the opt-in install. */
-function cudaInstalled(): boolean {
-  const binding = join(dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
-  return existsSync(join(binding, 'libonnxruntime_providers_cuda.so')) || existsSync(join(binding, 'onnxruntime_providers_cuda.dll'));
-}
-
 function sessionOptions(device: ConcreteDevice): InferenceSession.SessionOptions {
   return {
-    executionProviders: [device],
+    executionProviders: [PROVIDERS[device].name],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: availableParallelism(),
     interOpNumThreads: 1,
@@ -220,28 +241,38 @@ interface OpenedSession {
 }
 
 async function openSession(model: NetworkModel, options: LoadOptions): Promise<OpenedSession> {
-  const { device } = options;
-  const open = async (chosen: ConcreteDevice) => {
+  const open = async (device: ConcreteDevice) => {
     try {
-      return await openOn(model.path, chosen);
+      return await openOn(model.path, device);
     } catch (error) {
-      if (chosen !== 'cpu') throw new UsageError(messages.deviceUnavailable(chosen, availableDevices()));
+      if (device !== 'cpu') throw new UsageError(messages.deviceUnavailable(device, availableDevices()));
       throw new ModelError(messages.modelNotOnnx(model.name, errorLine(error)));
     }
   };
-  if (device !== 'auto') return { ...(await open(device)), device };
-  if (cudaInstalled()) {
+  if (options.device !== 'auto') return { ...(await open(options.device)), device: options.device };
+  const passedOver: string[] = [];
+  for (const device of AUTO.slice(0, -1)) {
+    const { label, installed } = PROVIDERS[device];
+    if (!installed()) {
+      passedOver.push(messages.providerMissing(label));
+      continue;
+    }
     try {
-      return { ...(await openOn(model.path, 'cuda')), device: 'cuda', notice: messages.deviceChosen('cuda', 'CUDA provider installed') };
+      const opened = await openOn(model.path, device);
+      return { ...opened, device, notice: messages.deviceChosen(device, [...passedOver, messages.providerInstalled(label)].join('; ')) };
     } catch (error) {
-      return { ...(await open('cpu')), device: 'cpu', notice: messages.deviceChosen('cpu', `CUDA failed to start: ${errorLine(error)}`) };
+      passedOver.push(messages.providerFailed(label, errorLine(error)));
     }
   }
-  return { ...(await open('cpu')), device: 'cpu', notice: messages.deviceChosen('cpu', 'no CUDA provider installed; see README "GPU"') };
+  const fallback = AUTO[AUTO.length - 1];
+  return { ...(await open(fallback)), device: fallback, notice: messages.deviceChosen(fallback, passedOver.join('; ')) };
 }
 
+/** The devices `--device` could name here, for its error. */
 function availableDevices(): string[] {
-  return ['cpu', ...(cudaInstalled() ? ['cuda'] : []), 'webgpu (where an adapter exists)'];
+  return Object.entries(PROVIDERS)
+    .filter(([, provider]) => provider.installed())
+    .map(([device, provider]: [string, Provider]) => (provider.proviso ? `${device} (${provider.proviso})` : device));
 }
 
 /** Loads a network and checks it is an upscaler: one [1,3,H,W] float input, output a whole multiple of it. */
