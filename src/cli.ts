@@ -8,7 +8,7 @@ import { upscale, type UpscaleReport } from './index.js';
 import { messages } from './messages.js';
 import { DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_MIB, type UpscaleOptions } from './options.js';
 import type { FileResult } from './pipeline.js';
-import { DEVICES, killInference } from './inference.js';
+import { DEVICES } from './inference.js';
 import { disableSharpCache } from './sharp-raw.js';
 import { removeTemporaries } from './write.js';
 
@@ -273,7 +273,7 @@ export async function runProcess(argv: readonly string[]): Promise<number> {
     }
   };
   const exitNow = () => {
-    killInference();
+    // Exiting also kills the inference processes (see inference.ts).
     removeTemporaries();
     process.exit(EXIT.interrupted);
   };

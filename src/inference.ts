@@ -95,13 +95,22 @@ interface Reply {
   pixels?: Image['data'];
 }
 
-/** Inference processes alive now, so a hard stop can kill them (see `killInference`). */
-const children = new Set<ChildProcess>();
-
-/** Ends every inference at once, mid-run: for a second Ctrl-C, when waiting is not wanted. */
-export function killInference(): void {
-  for (const child of children) child.kill('SIGKILL');
-  children.clear();
+/**
+ * Inference processes alive now, killed when this process exits: a hard stop (a second Ctrl-C) exits mid-run, and
+ * an orphan would go on with its forward pass for no one. Nothing else kills them, so runs sharing a process (a
+ * library caller's) never end each other's; the exit listener is there only while some are alive.
+ */
+const alive = new Set<ChildProcess>();
+const killAlive = () => {
+  for (const child of alive) child.kill('SIGKILL');
+};
+function track(child: ChildProcess): void {
+  if (alive.size === 0) process.on('exit', killAlive);
+  alive.add(child);
+  child.on('exit', () => {
+    alive.delete(child);
+    if (alive.size === 0) process.off('exit', killAlive);
+  });
 }
 
 /**
@@ -130,7 +139,7 @@ class SessionWorker {
       serialization: 'advanced',
     });
     this.pixelPipe = this.child.stdio[4] as Socket;
-    children.add(this.child);
+    track(this.child);
     this.child.on('message', (reply: Reply) => {
       const waiter = this.pending.get(reply.id);
       this.pending.delete(reply.id);
@@ -153,7 +162,6 @@ class SessionWorker {
     });
     this.child.on('error', (error) => this.failAll(error));
     this.child.on('exit', (code, signal) => {
-      children.delete(this.child);
       this.failAll(new Error(`inference process ended (${signal ?? `exit code ${code}`})`));
     });
     this.idleUnlessBusy();
@@ -212,7 +220,6 @@ class SessionWorker {
   async close(): Promise<void> {
     if (this.child.exitCode === null && this.child.connected) await this.request({ type: 'release' }).catch(() => undefined);
     if (this.child.connected) this.child.disconnect();
-    children.delete(this.child);
   }
 }
 
