@@ -81,7 +81,7 @@ function sessionOptions(device: ConcreteDevice): InferenceSession.SessionOptions
  * The inference process's program: a JavaScript file beside this module, so the path holds for the TypeScript
  * sources under test and for the compiled package alike.
  */
-const CHILD = fileURLToPath(new URL('./inference-child.js', import.meta.url));
+const CHILD = fileURLToPath(new URL('./inference-child.cjs', import.meta.url));
 
 interface Reply {
   id: number;

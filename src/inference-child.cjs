@@ -3,12 +3,11 @@
  * numbered requests over the IPC channel; a run's pixels go back as raw bytes on fd 4.
  *
  * JavaScript with JSDoc types, checked by tsc (checkJs) and copied to dist/ by the build, so the very same file runs
- * from the sources under test and from the compiled package: node 20 cannot run TypeScript itself.
+ * from the sources under test and from the compiled package: node 20 cannot run TypeScript itself. CommonJS, because
+ * node's ES module loader alone costs this process about 2 MiB more.
  */
-import { realpathSync } from 'node:fs';
-import { Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import * as ort from 'onnxruntime-node';
+const { Socket } = require('node:net');
+const ort = require('onnxruntime-node');
 
 /**
  * NCHW float32 in [0, 1] to HWC samples of the output depth, rounded and clamped (NaN becomes 0), in stitching
@@ -20,7 +19,7 @@ import * as ort from 'onnxruntime-node';
  * @param {Uint8Array | Uint16Array} [spare]
  * @returns {Uint8Array | Uint16Array}
  */
-export function quantise(data, channels, plane, depth, spare) {
+function quantise(data, channels, plane, depth, spare) {
   const Samples = depth === 16 ? Uint16Array : Uint8Array;
   const peak = depth === 16 ? 65535 : 255;
   const out = spare instanceof Samples && spare.length === channels * plane ? spare : new Samples(channels * plane);
@@ -90,4 +89,5 @@ function serve() {
 }
 
 // Imported (by the tests), this module only lends `quantise`; spawned, it serves.
-if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) serve();
+if (require.main === module) serve();
+module.exports = { quantise };
