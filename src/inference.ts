@@ -1,5 +1,6 @@
 /**
- * The inference runtime, and the only module that touches onnxruntime-node: sessions, execution providers, inference.
+ * The inference runtime: sessions, execution providers, inference. With the program of its process,
+ * inference-child.cjs, the only code that touches onnxruntime-node.
  *
  * onnxruntime-node's `session.run` blocks the calling thread for the whole forward pass, so sessions live in a
  * child process: the main thread stays free to decode and encode other images, draw progress and answer Ctrl-C.
