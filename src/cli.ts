@@ -8,7 +8,7 @@ import { upscale, type UpscaleReport } from './index.js';
 import { messages } from './messages.js';
 import { DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_MIB, type UpscaleOptions } from './options.js';
 import type { FileResult } from './pipeline.js';
-import { killInference } from './model.js';
+import { DEVICES } from './inference.js';
 import { disableSharpCache } from './sharp-raw.js';
 import { removeTemporaries } from './write.js';
 
@@ -111,7 +111,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
     .option('-s, --scale <n>', "output scale, any number from 1 to 16 (default: the model's own, 4 for baselines)")
     .option('--tile <px>', 'tile edge in input pixels, 16-4096; 0 = whole image in one run (default: largest that fits --memory)')
     .option('--tile-overlap <px>', "context around each tile, 0-512 (default: the model's receptive field, or 32)")
-    .option('--device <device>', 'execution provider: auto, cpu, cuda, webgpu', 'auto')
+    .option('--device <device>', `execution provider: ${DEVICES.join(', ')}`, 'auto')
     .option('-j, --concurrency <n>', 'images in flight, 1-64 (default: 2 for networks, one per core for baselines)')
     .option('-f, --format <format>', "output format: png, jpeg, webp, avif, tiff (default: the input's, or the -o file's extension)")
     .option('-q, --quality <1-100>', 'quality for jpeg, webp and avif')
@@ -274,7 +274,7 @@ export async function runProcess(argv: readonly string[]): Promise<number> {
     }
   };
   const exitNow = () => {
-    killInference();
+    // Exiting also kills the inference processes (see inference.ts).
     removeTemporaries();
     process.exit(EXIT.interrupted);
   };

@@ -7,7 +7,7 @@ import { probedRun, resolveRun, type NetworkModel, type Run } from './catalog.js
 import { discover } from './discover.js';
 import { checkWatermark } from './edit.js';
 import { AbortError } from './errors.js';
-import { loadNetwork, type Network } from './model.js';
+import { loadNetwork, type Network } from './inference.js';
 import { resolveOptions, type UpscaleOptions } from './options.js';
 import { processFile, type Context, type FileResult } from './pipeline.js';
 import { planOutputs } from './outputs.js';
@@ -97,6 +97,6 @@ export type { FileResult, Timings } from './pipeline.js';
 export type { Image, ImageMetadata } from './image.js';
 export type { Annotation, Colour, Crop, Edits, Filters, Fit, Position, Resize, Watermark } from './edit.js';
 export type { Format } from './formats.js';
-export type { Device } from './model.js';
+export type { Device } from './inference.js';
 export { UsageError, InputError, ModelError, AbortError } from './errors.js';
 export { readManifest, modelNames, type ManifestEntry } from './catalog.js';

@@ -92,5 +92,8 @@ export const messages = {
   deviceUnavailable: (device: string, available: readonly string[]) =>
     `--device ${device} is not available on this machine (onnxruntime-node offers ${available.join(', ')}); use --device cpu or auto`,
   deviceChosen: (device: string, reason: string) => `upscale: using ${device} (${reason})`,
+  providerInstalled: (label: string) => `${label} provider installed`,
+  providerMissing: (label: string) => `no ${label} provider installed; see README "GPU"`,
+  providerFailed: (label: string, detail: string) => `${label} failed to start: ${detail}`,
   interrupted: () => 'Interrupted: finishing images in flight, press Ctrl-C again to stop at once',
 } as const;

@@ -9,7 +9,7 @@ import { FITS, POSITIONS, type Annotation, type Crop, type Edits, type Fit, type
 import { FORMATS, writableFormatOf, type Format } from './formats.js';
 import { UsageError } from './errors.js';
 import { messages } from './messages.js';
-import { DEVICES, type Device } from './model.js';
+import { DEVICES, type Device } from './inference.js';
 
 export interface UpscaleEvent {
   type: 'start' | 'tile' | 'done';

@@ -8,7 +8,7 @@ import { AbortError, errorLine, InputError, ModelError } from './errors.js';
 import { allocateImage, hasAlpha, isOpaque, joinAlpha, maxSample, splitAlpha, toEightBit, type Image } from './image.js';
 import { planImage, type ImagePlan, type PassPlan } from './image-plan.js';
 import { messages } from './messages.js';
-import type { Network } from './model.js';
+import type { Network } from './inference.js';
 import type { ResolvedOptions } from './options.js';
 import type { PlannedFile } from './outputs.js';
 import { resample } from './resample.js';

@@ -302,7 +302,14 @@ describe('interrupted batches', () => {
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const exit = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
-    return { child, exit, stderr: () => stderr };
+    // The inference process shares the CLI's stderr: the pipe closes once both have ended.
+    const stderrClosed = (ms: number) =>
+      new Promise<boolean>((resolve) => {
+        if (child.stderr.closed) resolve(true);
+        child.stderr.on('close', () => resolve(true));
+        setTimeout(() => resolve(false), ms).unref();
+      });
+    return { child, exit, stderr: () => stderr, stderrClosed };
   }
 
   async function waitFor(condition: () => boolean, ms: number) {
@@ -351,8 +358,22 @@ describe('interrupted batches', () => {
     run.child.kill('SIGTERM');
     expect(await run.exit, run.stderr()).toBe(130);
     expect(Date.now() - started).toBeLessThan(1000);
+    // Its inference process was killed too, rather than left to finish a forward pass for no one.
+    expect(await run.stderrClosed(3000)).toBe(true);
     expect(run.stderr()).not.toMatch(/upscaled/);
     if (existsSync(out)) await outputsAreComplete(out);
+  });
+
+  it('a CLI killed outright leaves an inference process that ends quietly', async () => {
+    const input = batch(6);
+    const run = start([input, '-o', scratch(), '-m', 'realesrgan-x4plus', '--tile', '16', '-j', '1']);
+    await waitFor(() => run.stderr().includes('using'), 30000);
+    expect(run.stderr()).toContain('using');
+    await new Promise((r) => setTimeout(r, 300));
+    // Only the CLI: the orphaned inference process still holds the stderr pipe, and ends after its forward pass.
+    run.child.kill('SIGKILL');
+    expect(await run.stderrClosed(20000), run.stderr()).toBe(true);
+    expect(run.stderr()).not.toMatch(/Error|^\s+at /m);
   });
 
   it('--skip-existing resumes: only missing outputs are produced', async () => {

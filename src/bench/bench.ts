@@ -17,7 +17,7 @@ import { decode } from '../decode.js';
 import { resizeTo } from '../edit.js';
 import { encodeToFile } from '../encode.js';
 import type { Image } from '../image.js';
-import { loadNetwork } from '../model.js';
+import { loadNetwork } from '../inference.js';
 import type { FileResult } from '../pipeline.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,5 +1,6 @@
 /**
- * The only module that touches onnxruntime-node: sessions, execution providers, inference.
+ * The inference runtime: sessions, execution providers, inference. With the program of its process,
+ * inference-child.cjs, the only code that touches onnxruntime-node.
  *
  * onnxruntime-node's `session.run` blocks the calling thread for the whole forward pass, so sessions live in a
  * child process: the main thread stays free to decode and encode other images, draw progress and answer Ctrl-C.
@@ -8,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { InferenceSession } from 'onnxruntime-node';
@@ -16,9 +18,38 @@ import { messages } from './messages.js';
 import type { NetworkModel } from './catalog.js';
 import type { Image } from './image.js';
 
-export type Device = 'auto' | 'cpu' | 'cuda' | 'webgpu';
-export const DEVICES: readonly Device[] = ['auto', 'cpu', 'cuda', 'webgpu'];
-type ConcreteDevice = Exclude<Device, 'auto'>;
+const require = createRequire(import.meta.url);
+
+/** CUDA's provider libraries are not in the npm package; they exist only after the opt-in install. */
+function cudaInstalled(): boolean {
+  const binding = join(dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
+  return existsSync(join(binding, 'libonnxruntime_providers_cuda.so')) || existsSync(join(binding, 'onnxruntime_providers_cuda.dll'));
+}
+
+interface Provider {
+  /** onnxruntime's name for the execution provider. */
+  readonly name: string;
+  /** The device in a sentence. */
+  readonly label: string;
+  /** Whether its provider is here, as far as can be told without opening a session. */
+  readonly installed: () => boolean;
+  /** What else it needs, which only opening a session tells. */
+  readonly proviso?: string;
+}
+
+/** Each device's onnxruntime execution provider, and how to tell that it can run here. */
+const PROVIDERS = {
+  cpu: { name: 'cpu', label: 'CPU', installed: () => true },
+  cuda: { name: 'cuda', label: 'CUDA', installed: cudaInstalled },
+  webgpu: { name: 'webgpu', label: 'WebGPU', installed: () => true, proviso: 'where an adapter exists' },
+} as const satisfies Record<string, Provider>;
+
+type ConcreteDevice = keyof typeof PROVIDERS;
+export type Device = 'auto' | ConcreteDevice;
+export const DEVICES = ['auto', ...(Object.keys(PROVIDERS) as ConcreteDevice[])] as const satisfies readonly Device[];
+
+/** What `auto` tries, in order: the first whose session opens is used; the last is the fallback, its failure the error. */
+const AUTO = ['cuda', 'cpu'] as const satisfies readonly ConcreteDevice[];
 
 export interface Network {
   readonly name: string;
@@ -34,18 +65,9 @@ export interface Network {
   release(): Promise<void>;
 }
 
-const require = createRequire(import.meta.url);
-const ortEntry = require.resolve('onnxruntime-node');
-
-/** CUDA's provider libraries are not in the npm package; they exist only after the opt-in install. */
-function cudaInstalled(): boolean {
-  const binding = join(dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
-  return existsSync(join(binding, 'libonnxruntime_providers_cuda.so')) || existsSync(join(binding, 'onnxruntime_providers_cuda.dll'));
-}
-
 function sessionOptions(device: ConcreteDevice): InferenceSession.SessionOptions {
   return {
-    executionProviders: [device],
+    executionProviders: [PROVIDERS[device].name],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: availableParallelism(),
     interOpNumThreads: 1,
@@ -57,62 +79,10 @@ function sessionOptions(device: ConcreteDevice): InferenceSession.SessionOptions
 }
 
 /**
- * The inference process's code. Kept as source text here, rather than in a file of its own, so the same code runs
- * from the TypeScript sources under test and from the compiled package. It owns one session and answers numbered
- * requests over the IPC channel.
+ * The inference process's program: a JavaScript file beside this module, so the path holds for the TypeScript
+ * sources under test and for the compiled package alike.
  */
-const CHILD_SOURCE = `
-const ort = require(process.argv[1]);
-const { Socket } = require('node:net');
-// Failures reach the user as one line from us; onnxruntime's own log would repeat them with a native trace.
-ort.env.logLevel = 'fatal';
-// Ctrl-C reaches the whole process group: the parent decides whether this process finishes its tile or is killed.
-process.on('SIGINT', () => {});
-process.on('disconnect', () => process.exit(0));
-const pixels = new Socket({ fd: 4, readable: false, writable: true });
-let spare; // the last tile's buffer, once the pipe has taken it
-/** NCHW float32 in [0, 1] to HWC samples of the output depth, clamped (NaN becomes 0), in stitching order. */
-function quantise(data, channels, plane, depth) {
-  const Samples = depth === 16 ? Uint16Array : Uint8Array;
-  const peak = depth === 16 ? 65535 : 255;
-  const out = spare instanceof Samples && spare.length === channels * plane ? spare : new Samples(channels * plane);
-  spare = undefined;
-  for (let c = 0; c < channels; c++) {
-    for (let p = 0, from = c * plane, to = c; p < plane; p++, from++, to += channels) {
-      const v = data[from];
-      out[to] = v > 0 ? (v < 1 ? Math.round(v * peak) : peak) : 0;
-    }
-  }
-  return out;
-}
-let session;
-process.on('message', async ({ id, type, path, options, data, dims, depth }) => {
-  try {
-    if (type === 'open') {
-      session = await ort.InferenceSession.create(path, options);
-      const inputs = session.inputMetadata.map((m) => ({ isTensor: m.isTensor, type: m.type, shape: m.shape }));
-      process.send({ id, inputNames: session.inputNames, outputNames: session.outputNames, inputs });
-    } else if (type === 'run') {
-      // This process's own heap is tiny, but each tile leaves tens of MiB of dead output behind: collect it
-      // before the next forward pass rather than let several tiles' worth pile up.
-      global.gc();
-      const result = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', data, dims) });
-      const output = result[session.outputNames[0]];
-      const plane = output.dims.length === 4 ? output.dims[2] * output.dims[3] : 0;
-      const tile = quantise(output.data, plane ? output.dims[1] : 0, plane, depth);
-      // The reply says how many bytes follow on the pixel pipe; both go out in the same tick, so replies and
-      // pixel payloads arrive in the same order.
-      process.send({ id, dims: output.dims, bytes: tile.byteLength });
-      pixels.write(new Uint8Array(tile.buffer), () => (spare = tile));
-    } else if (type === 'release') {
-      await session?.release();
-      process.send({ id });
-    }
-  } catch (error) {
-    process.send({ id, error: String(error && error.message ? error.message : error) });
-  }
-});
-`;
+const CHILD = fileURLToPath(new URL('./inference-child.cjs', import.meta.url));
 
 interface Reply {
   id: number;
@@ -126,13 +96,22 @@ interface Reply {
   pixels?: Image['data'];
 }
 
-/** Inference processes alive now, so a hard stop can kill them (see `killInference`). */
-const children = new Set<ChildProcess>();
-
-/** Ends every inference at once, mid-run: for a second Ctrl-C, when waiting is not wanted. */
-export function killInference(): void {
-  for (const child of children) child.kill('SIGKILL');
-  children.clear();
+/**
+ * Inference processes alive now, killed when this process exits: a hard stop (a second Ctrl-C) exits mid-run, and
+ * an orphan would go on with its forward pass for no one. Nothing else kills them, so runs sharing a process (a
+ * library caller's) never end each other's; the exit listener is there only while some are alive.
+ */
+const alive = new Set<ChildProcess>();
+const killAlive = () => {
+  for (const child of alive) child.kill('SIGKILL');
+};
+function track(child: ChildProcess): void {
+  if (alive.size === 0) process.on('exit', killAlive);
+  alive.add(child);
+  child.on('exit', () => {
+    alive.delete(child);
+    if (alive.size === 0) process.off('exit', killAlive);
+  });
 }
 
 /**
@@ -156,12 +135,12 @@ class SessionWorker {
   constructor() {
     // fd 4 carries tile pixels as raw bytes: no serialising, and no copy beyond the one into the tile's buffer.
     // --single-threaded: onnxruntime brings its own threads; V8's helper threads only cost memory (about 18 MiB).
-    this.child = spawn(process.execPath, ['--single-threaded', '--expose-gc', '-e', CHILD_SOURCE, ortEntry], {
+    this.child = spawn(process.execPath, ['--single-threaded', '--expose-gc', CHILD], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc', 'pipe'],
       serialization: 'advanced',
     });
     this.pixelPipe = this.child.stdio[4] as Socket;
-    children.add(this.child);
+    track(this.child);
     this.child.on('message', (reply: Reply) => {
       const waiter = this.pending.get(reply.id);
       this.pending.delete(reply.id);
@@ -184,7 +163,6 @@ class SessionWorker {
     });
     this.child.on('error', (error) => this.failAll(error));
     this.child.on('exit', (code, signal) => {
-      children.delete(this.child);
       this.failAll(new Error(`inference process ended (${signal ?? `exit code ${code}`})`));
     });
     this.idleUnlessBusy();
@@ -243,7 +221,6 @@ class SessionWorker {
   async close(): Promise<void> {
     if (this.child.exitCode === null && this.child.connected) await this.request({ type: 'release' }).catch(() => undefined);
     if (this.child.connected) this.child.disconnect();
-    children.delete(this.child);
   }
 }
 
@@ -272,28 +249,38 @@ interface OpenedSession {
 }
 
 async function openSession(model: NetworkModel, options: LoadOptions): Promise<OpenedSession> {
-  const { device } = options;
-  const open = async (chosen: ConcreteDevice) => {
+  const open = async (device: ConcreteDevice) => {
     try {
-      return await openOn(model.path, chosen);
+      return await openOn(model.path, device);
     } catch (error) {
-      if (chosen !== 'cpu') throw new UsageError(messages.deviceUnavailable(chosen, availableDevices()));
+      if (device !== 'cpu') throw new UsageError(messages.deviceUnavailable(device, availableDevices()));
       throw new ModelError(messages.modelNotOnnx(model.name, errorLine(error)));
     }
   };
-  if (device !== 'auto') return { ...(await open(device)), device };
-  if (cudaInstalled()) {
+  if (options.device !== 'auto') return { ...(await open(options.device)), device: options.device };
+  const passedOver: string[] = [];
+  for (const device of AUTO.slice(0, -1)) {
+    const { label, installed } = PROVIDERS[device];
+    if (!installed()) {
+      passedOver.push(messages.providerMissing(label));
+      continue;
+    }
     try {
-      return { ...(await openOn(model.path, 'cuda')), device: 'cuda', notice: messages.deviceChosen('cuda', 'CUDA provider installed') };
+      const opened = await openOn(model.path, device);
+      return { ...opened, device, notice: messages.deviceChosen(device, [...passedOver, messages.providerInstalled(label)].join('; ')) };
     } catch (error) {
-      return { ...(await open('cpu')), device: 'cpu', notice: messages.deviceChosen('cpu', `CUDA failed to start: ${errorLine(error)}`) };
+      passedOver.push(messages.providerFailed(label, errorLine(error)));
     }
   }
-  return { ...(await open('cpu')), device: 'cpu', notice: messages.deviceChosen('cpu', 'no CUDA provider installed; see README "GPU"') };
+  const fallback = AUTO[AUTO.length - 1];
+  return { ...(await open(fallback)), device: fallback, notice: messages.deviceChosen(fallback, passedOver.join('; ')) };
 }
 
+/** The devices `--device` could name here, for its error. */
 function availableDevices(): string[] {
-  return ['cpu', ...(cudaInstalled() ? ['cuda'] : []), 'webgpu (where an adapter exists)'];
+  return Object.entries(PROVIDERS)
+    .filter(([, provider]) => provider.installed())
+    .map(([device, provider]: [string, Provider]) => (provider.proviso ? `${device} (${provider.proviso})` : device));
 }
 
 /** Loads a network and checks it is an upscaler: one [1,3,H,W] float input, output a whole multiple of it. */
