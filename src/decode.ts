@@ -76,16 +76,22 @@ async function sniffFile(path: string): Promise<ReadableFormat> {
     if (error instanceof InputError) throw error;
     throw new InputError(messages.unreadable(path, errnoText((error as NodeJS.ErrnoException).code)));
   }
-  const { format, detected } = sniff(lead);
-  if (!format) throw new InputError(messages.unsupportedInput(path, detected === 'unknown format' ? detected : `its content is ${detected}`));
+  return sniffBytes(path, lead);
+}
+
+/** The format of bytes already in memory, by the same sniffing as a file's. */
+function sniffBytes(name: string, bytes: Buffer): ReadableFormat {
+  if (bytes.length === 0) throw new InputError(messages.emptyFile(name));
+  const { format, detected } = sniff(bytes.subarray(0, SNIFF_BYTES));
+  if (!format) throw new InputError(messages.unsupportedInput(name, detected === 'unknown format' ? detected : `its content is ${detected}`));
   return format;
 }
 
 /** sharp's header, checked against the format the content was sniffed as. */
-async function metadataOf(path: string, format: ReadableFormat, limitInputPixels: number | false): Promise<Metadata> {
+async function metadataOf(path: string, bytes: Buffer | undefined, format: ReadableFormat, limitInputPixels: number | false): Promise<Metadata> {
   let meta: Metadata;
   try {
-    meta = await sharp(path, { limitInputPixels, failOn: 'error', animated: false }).metadata();
+    meta = await sharp(bytes ?? path, { limitInputPixels, failOn: 'error', animated: false }).metadata();
   } catch (error) {
     throw new InputError(messages.corruptInput(path, sharpError(error)));
   }
@@ -96,10 +102,13 @@ async function metadataOf(path: string, format: ReadableFormat, limitInputPixels
   return meta;
 }
 
-/** Reads only the header: cheap enough to check sizes and limits before any pixels are decoded. */
-export async function readHeader(path: string): Promise<Header> {
-  const format = await sniffFile(path);
-  const metadata = await metadataOf(path, format, false);
+/**
+ * Reads only the header: cheap enough to check sizes and limits before any pixels are decoded. `path` names the
+ * input in messages, and is read unless its `bytes` are given (stdin, a library caller's buffer).
+ */
+export async function readHeader(path: string, bytes?: Buffer): Promise<Header> {
+  const format = bytes ? sniffBytes(path, bytes) : await sniffFile(path);
+  const metadata = await metadataOf(path, bytes, format, false);
   const { width, height } = metadata.autoOrient ?? metadata;
   if (!width || !height) throw new InputError(messages.corruptInput(path, 'no image size in header'));
   return { width, height, channels: Math.min(metadata.channels ?? 3, 4), depth: depthOf(metadata), format };
@@ -110,15 +119,15 @@ export async function readHeader(path: string): Promise<Header> {
  * on output), one channel for grey, with alpha when present. CMYK is converted to sRGB, as no output keeps it.
  * `format` is the header's: the content is checked against it again.
  */
-export async function decode(path: string, format: ReadableFormat, maxPixels: number): Promise<Decoded> {
-  const meta = await metadataOf(path, format, maxPixels);
+export async function decode(path: string, format: ReadableFormat, maxPixels: number, bytes?: Buffer): Promise<Decoded> {
+  const meta = await metadataOf(path, bytes, format, maxPixels);
   const cmyk = meta.space === 'cmyk';
   const grey = meta.channels !== undefined && meta.channels <= 2 && !meta.isPalette;
   const depth = depthOf(meta);
   // sharp's raw 8-bit grey output drops an alpha channel; its 16-bit grey keeps it, each sample exactly v × 257.
   const wide = depth === 16 || (grey && meta.channels === 2);
   const run = () => {
-    const pipeline = sharp(path, { limitInputPixels: maxPixels, failOn: 'error', animated: false }).autoOrient();
+    const pipeline = sharp(bytes ?? path, { limitInputPixels: maxPixels, failOn: 'error', animated: false }).autoOrient();
     if (!cmyk) pipeline.keepIccProfile();
     pipeline.toColourspace(grey ? (wide ? 'grey16' : 'b-w') : wide ? 'rgb16' : 'srgb');
     return pipeline.raw({ depth: wide ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });

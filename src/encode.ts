@@ -1,5 +1,8 @@
 /** Encodes the final Image with sharp, re-attaching the input's ICC profile, EXIF and XMP unless stripped. */
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { getSystemErrorMap } from 'node:util';
 import sharp, { type Sharp } from 'sharp';
@@ -54,7 +57,8 @@ function vipsFile(image: Image, metadata: ImageMetadata): Buffer[] {
 function withFormat(pipeline: Sharp, image: Image, { format, quality }: EncodeOptions): Sharp {
   switch (format) {
     case 'png':
-      return pipeline.png({ compressionLevel: 6 });
+      // Adaptive filtering: 41-48 % smaller files for 0.2-0.8 s more per 2-4 Mpx image (README "PNG output").
+      return pipeline.png({ compressionLevel: 6, adaptiveFiltering: true });
     case 'jpeg':
       // JPEG has no alpha: composite onto white rather than let transparent areas turn black.
       return (hasAlpha(image) ? pipeline.flatten({ background: '#ffffff' }) : pipeline).jpeg({ quality: quality ?? READABLE.jpeg.defaultQuality, chromaSubsampling: '4:4:4' });
@@ -68,28 +72,37 @@ function withFormat(pipeline: Sharp, image: Image, { format, quality }: EncodeOp
 }
 
 /**
+ * Runs `finish` on a sharp pipeline over the image with its metadata attached. When there is metadata to keep, the
+ * pixels go through a libvips staging file at `staging` (see `vipsFile`), removed afterwards.
+ */
+async function withMetadata<T>(image: Image, metadata: ImageMetadata | undefined, staging: string, finish: (pipeline: Sharp) => Promise<T>): Promise<T> {
+  if (!metadata || (!metadata.icc && !metadata.exif && !metadata.xmp && metadata.density === undefined)) return finish(sharpFrom(image));
+  return withTemporary(staging, async () => {
+    await writeFile(staging, Readable.from(vipsFile(image, metadata)));
+    return finish(sharp(staging, { limitInputPixels: false }).keepMetadata().toColourspace(colourspaceOf(image)));
+  });
+}
+
+/**
  * Encodes straight into a file at `path`: libvips writes it as it encodes, so the encoded bytes are never held
- * whole in memory. When there is metadata to keep, the pixels go through a staging file beside the output (so a
- * full disk or a read-only folder is reported for the output's own folder).
+ * whole in memory. The staging file sits beside the output, so a full disk or a read-only folder is reported for
+ * the output's own folder.
  */
 export async function encodeToFile(image: Image, options: EncodeOptions, path: string): Promise<void> {
-  const { metadata } = options;
-  const write = async (pipeline: Sharp) => {
-    await withFormat(pipeline, image, options).toFile(path);
-  };
   try {
-    if (!metadata || (!metadata.icc && !metadata.exif && !metadata.xmp && metadata.density === undefined)) {
-      return await write(sharpFrom(image));
-    }
-    const staging = `${path}.v`;
-    await withTemporary(staging, async () => {
-      await writeFile(staging, Readable.from(vipsFile(image, metadata)));
-      await write(sharp(staging, { limitInputPixels: false }).keepMetadata().toColourspace(colourspaceOf(image)));
+    await withMetadata(image, options.metadata, `${path}.v`, async (pipeline) => {
+      await withFormat(pipeline, image, options).toFile(path);
     });
   } catch (error) {
     (error as NodeJS.ErrnoException).code ??= errnoCodeOf((error as Error).message);
     throw error;
   }
+}
+
+/** Encodes into memory (stdout, a library caller); a staging file, if metadata needs one, goes to the temporary folder. */
+export async function encodeToBuffer(image: Image, options: EncodeOptions): Promise<Buffer> {
+  const staging = join(tmpdir(), `upscale-${process.pid}-${randomBytes(6).toString('hex')}.v`);
+  return withMetadata(image, options.metadata, staging, (pipeline) => withFormat(pipeline, image, options).toBuffer());
 }
 
 /** libvips reports a failed write as "system error: <strerror text>"; this recovers the errno name (ENOSPC, …). */
