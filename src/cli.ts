@@ -1,15 +1,18 @@
 /** The command line: a Commander program built by `makeProgram`, run in-process by tests and by bin/upscale.js. */
+import { writeSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { Chalk } from 'chalk';
 import { Command, CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { readManifest, modelNames } from './catalog.js';
+import { DEFAULT_MODEL, readManifest, modelNames } from './catalog.js';
 import { EXIT, exitCodeFor, UsageError } from './errors.js';
-import { upscale, type UpscaleReport } from './index.js';
+import { upscale } from './index.js';
 import { messages } from './messages.js';
 import { DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_MIB, type UpscaleOptions } from './options.js';
 import type { FileResult } from './pipeline.js';
 import { DEVICES } from './inference.js';
 import { disableSharpCache } from './sharp-raw.js';
+import { interruptedResult, makeReport, type Batch, type UpscaleReport } from './report.js';
 import { removeTemporaries } from './write.js';
 
 export interface Io {
@@ -18,6 +21,11 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   /** Set by the bin shim: SIGINT/SIGTERM stop the batch cleanly. */
   signal?: AbortSignal;
+  /**
+   * Set by the bin shim: takes what must still be written, synchronously, if the process is then stopped at once
+   * (a second signal, or the grace period running out).
+   */
+  onHardExit?: (lastWords: () => void) => void;
 }
 
 interface CliFlags {
@@ -159,10 +167,29 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
     })
     .exitOverride()
     .action(async (inputs: string[], flags: CliFlags) => {
+      const started = performance.now();
       const bars = progressBars(io, !flags.quiet && !flags.json);
       const fileBars = new Map<string, cliProgress.SingleBar>();
       let overall: cliProgress.SingleBar | undefined;
       let finished = 0;
+      // What the batch has come to so far, for a report if the process is stopped before upscale() returns.
+      let batch: Batch | undefined;
+      const results = new Map<string, FileResult | undefined>();
+      let reported = false;
+      const printReport = (report: UpscaleReport) => {
+        if (reported) return;
+        reported = true;
+        io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      };
+      if (flags.json) {
+        io.onHardExit?.(() => {
+          // Stopped before the batch was planned (while the model loads): nothing started, and the scale is not yet
+          // known (NaN, which JSON prints as null).
+          const known = batch ?? { files: [], earlierOutputs: 0, model: flags.model ?? DEFAULT_MODEL, scale: NaN, device: flags.device ?? 'auto' };
+          const files = known.files.filter((f) => results.has(f.input)).map((f) => results.get(f.input) ?? interruptedResult(f, known.model));
+          printReport(makeReport(known, files, true, Math.round(performance.now() - started)));
+        });
+      }
       const { annotateColor, ...rest } = flags;
       const options: UpscaleOptions = {
         ...rest,
@@ -170,9 +197,12 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
         signal: io.signal,
         onNotice: (line) => (flags.quiet ? undefined : writeErr(colour.dim(line))),
         onEvent: (event) => {
+          if (event.type === 'plan') batch = event;
+          // An image in flight has no result yet; a finished one has, unless it was interrupted.
+          if (event.type === 'start' || event.type === 'done') results.set(event.input, event.type === 'done' ? event.result : undefined);
           if (!bars) return;
-          if (event.type === 'start') fileBars.set(event.input, bars.create(event.tilesTotal ?? 1, 0, { name: event.input }));
-          if (event.type === 'tile') fileBars.get(event.input)?.setTotal(event.tilesTotal ?? 1), fileBars.get(event.input)?.update(event.tilesDone ?? 0);
+          if (event.type === 'start') fileBars.set(event.input, bars.create(event.tilesTotal, 0, { name: event.input }));
+          if (event.type === 'tile') fileBars.get(event.input)?.setTotal(event.tilesTotal), fileBars.get(event.input)?.update(event.tilesDone);
           if (event.type === 'done') {
             const bar = fileBars.get(event.input);
             if (bar) bars.remove(bar);
@@ -192,7 +222,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
         if (file.status === 'error') writeErr(colour.red(file.error ?? `${file.input}: failed`));
         else if (!flags.quiet && !flags.json) io.stdout.write(`${fileLine(file, colour)}\n`);
       }
-      if (flags.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      if (flags.json) printReport(report);
       else if (!flags.quiet) writeErr(summaryLine(report));
       done(report.summary.interrupted ? EXIT.interrupted : report.summary.failed > 0 ? EXIT.failed : EXIT.ok);
     });
@@ -262,6 +292,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
  */
 export async function runProcess(argv: readonly string[]): Promise<number> {
   const controller = new AbortController();
+  let lastWords: (() => void) | undefined;
   let signals = 0;
   const onSignal = () => {
     signals++;
@@ -276,14 +307,42 @@ export async function runProcess(argv: readonly string[]): Promise<number> {
   const exitNow = () => {
     // Exiting also kills the inference processes (see inference.ts).
     removeTemporaries();
+    lastWords?.();
     process.exit(EXIT.interrupted);
   };
+  const stdout = synchronousStdout();
   // `upscale … | head` closes the pipe early: that is the reader's choice, not an error.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(EXIT.ok);
   });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   disableSharpCache();
-  return main(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal });
+  const io: Io = { stdout, stderr: process.stderr, env: process.env, signal: controller.signal, onHardExit: (write) => (lastWords = write) };
+  return main(argv, io);
+}
+
+/**
+ * fd 1, written synchronously: process.exit (the hard stop) drops whatever a pipe has not yet taken, and the JSON
+ * report must reach a CI step whole. Once `write` returns, the bytes are the reader's.
+ */
+function synchronousStdout(): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      try {
+        for (let offset = 0; offset < chunk.length; ) {
+          try {
+            offset += writeSync(1, chunk, offset);
+          } catch (error) {
+            // A non-blocking pipe that is full: give the reader a moment.
+            if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+          }
+        }
+        callback();
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+  });
 }

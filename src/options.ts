@@ -10,13 +10,17 @@ import { FORMATS, writableFormatOf, type Format } from './formats.js';
 import { UsageError } from './errors.js';
 import { messages } from './messages.js';
 import { DEVICES, type Device } from './inference.js';
+import type { FileResult } from './pipeline.js';
+import type { Batch } from './report.js';
 
-export interface UpscaleEvent {
-  type: 'start' | 'tile' | 'done';
-  input: string;
-  tilesDone?: number;
-  tilesTotal?: number;
-}
+/** Progress of a batch, in this order: one `plan`, then per image `start`, `tile`s and `done`. */
+export type UpscaleEvent =
+  /** Once the batch is planned, before any image starts: what `summary` will count. */
+  | ({ type: 'plan' } & Batch)
+  /** An image is decoded and its pixel work begins; then after each tile of every pass. */
+  | { type: 'start' | 'tile'; input: string; tilesDone: number; tilesTotal: number }
+  /** An image is finished, whether or not it got as far as `start`: `result` is its entry in `files`; absent if it was interrupted. */
+  | { type: 'done'; input: string; result?: FileResult };
 
 /** What a caller may pass to `upscale()`; the CLI passes its flags through unchanged. */
 export interface UpscaleOptions {

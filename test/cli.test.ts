@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { upscale, type UpscaleEvent } from '../src/index.js';
 import { cli, fixtures, pixels, scratch } from './helpers.js';
 
 const cat = join(fixtures, 'images', 'cat.png');
@@ -205,6 +206,27 @@ describe('report and exit codes', () => {
     expect(bad.error).toMatch(/bad\.png: not a supported image/);
     // With --json, stderr holds only the one line for the bad file.
     expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/bad\.png: not a supported image/)]);
+  });
+
+  it('the library says the plan, then the result of each file as it finishes: the same entries as the report', async () => {
+    const root = folderWith({ 'good.png': cat, 'bad.png': '' });
+    const out = scratch();
+    const events: UpscaleEvent[] = [];
+    const report = await upscale(root, { output: out, model: 'nearest', onEvent: (event) => events.push(event) });
+    expect(events[0]).toEqual({
+      type: 'plan',
+      files: [
+        { input: join(root, 'bad.png'), output: join(out, 'bad.png') },
+        { input: join(root, 'good.png'), output: join(out, 'good.png') },
+      ],
+      earlierOutputs: 0,
+      model: 'nearest',
+      scale: 4,
+      device: 'cpu',
+    });
+    const results = events.flatMap((e) => (e.type === 'done' ? [e.result] : []));
+    expect(results).toEqual(expect.arrayContaining(report.files));
+    expect(results).toHaveLength(2);
   });
 
   it('plain output: a line per file on stdout, errors and the summary on stderr, no colour on a pipe', async () => {
