@@ -4,13 +4,12 @@ import { Writable } from 'node:stream';
 import { Chalk } from 'chalk';
 import { Command, CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { DEFAULT_MODEL, readManifest, modelNames } from './catalog.js';
+import { readManifest } from './catalog.js';
 import { EXIT, exitCodeFor, UsageError } from './errors.js';
 import { upscale } from './index.js';
 import { messages } from './messages.js';
-import { DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_MIB, type UpscaleOptions } from './options.js';
+import { flagOf, OPTIONS, type OptionSpec, type UpscaleOptions } from './options.js';
 import type { FileResult } from './pipeline.js';
-import { DEVICES } from './inference.js';
 import { disableSharpCache } from './sharp-raw.js';
 import { interruptedResult, makeReport, type Batch, type UpscaleReport } from './report.js';
 import { removeTemporaries } from './write.js';
@@ -28,50 +27,22 @@ export interface Io {
   onHardExit?: (lastWords: () => void) => void;
 }
 
-interface CliFlags {
-  output?: string;
-  model?: string;
-  scale?: string;
-  tile?: string;
-  tileOverlap?: string;
-  device?: string;
-  concurrency?: string;
-  format?: string;
-  quality?: string;
-  crop?: string;
-  rotate?: string;
-  flip?: boolean;
-  flop?: boolean;
-  resize?: string;
-  width?: string;
-  height?: string;
-  fit?: string;
-  brightness?: string;
-  saturation?: string;
-  hue?: string;
-  contrast?: string;
-  gamma?: string;
-  grayscale?: boolean;
-  normalize?: boolean;
-  denoise?: string;
-  blur?: string;
-  sharpen?: boolean | string;
-  watermark?: string;
-  watermarkPosition?: string;
-  watermarkOpacity?: string;
-  watermarkScale?: string;
-  annotate?: string;
-  annotateSize?: string;
-  annotateColour?: string;
-  annotateColor?: string;
-  overwrite?: boolean;
-  skipExisting?: boolean;
-  dryRun?: boolean;
-  json?: boolean;
-  quiet?: boolean;
-  stripMetadata?: boolean;
-  maxPixels?: string;
-  memory?: string;
+/** What the program parses: the library's options, as strings and switches, and the CLI's own. */
+type CliFlags = UpscaleOptions & { json?: boolean; quiet?: boolean };
+
+/** The table's options, as Commander options: help text with the parser's range or choices, and the default. */
+function addTableOptions(program: Command): void {
+  for (const [key, spec] of Object.entries(OPTIONS) as [string, OptionSpec<unknown>][]) {
+    const flag = flagOf(key);
+    const value = spec.arg ? ` ${spec.arg}` : '';
+    const help = typeof spec.help === 'function' ? spec.help(spec.parse.text ?? '') : spec.help;
+    const shown = spec.arg && spec.default !== undefined ? ` (default: ${String(spec.default)})` : '';
+    program.addOption(new Option(`${spec.short ? `-${spec.short}, ` : ''}${flag}${value}`, help + shown));
+    if (spec.alias) {
+      program.addOption(new Option(`--${spec.alias}${value}`).hideHelp());
+      program.on(`option:${spec.alias}`, (given: unknown) => program.setOptionValue(key, given));
+    }
+  }
 }
 
 function seconds(ms: number): string {
@@ -113,50 +84,11 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
   const writeErr = (line: string) => io.stderr.write(`${line}\n`);
   program
     .description('Upscale images 2x-8x with Real-ESRGAN networks or classic interpolation, then crop, rotate, flip or resize them.')
-    .argument('[inputs...]', 'image files, folders (walked recursively) and quoted globs')
-    .option('-o, --output <path>', 'output folder (input tree mirrored below it) or, with one input, output file')
-    .option('-m, --model <name|file.onnx>', `model: ${modelNames().join(', ')}, or an .onnx file`, 'realesr-general-x4v3')
-    .option('-s, --scale <n>', "output scale, any number from 1 to 16 (default: the model's own, 4 for baselines)")
-    .option('--tile <px>', 'tile edge in input pixels, 16-4096; 0 = whole image in one run (default: largest that fits --memory)')
-    .option('--tile-overlap <px>', "context around each tile, 0-512 (default: the model's receptive field, or 32)")
-    .option('--device <device>', `execution provider: ${DEVICES.join(', ')}`, 'auto')
-    .option('-j, --concurrency <n>', 'images in flight, 1-64 (default: 2 for networks, one per core for baselines)')
-    .option('-f, --format <format>', "output format: png, jpeg, webp, avif, tiff (default: the input's, or the -o file's extension)")
-    .option('-q, --quality <1-100>', 'quality for jpeg, webp and avif')
-    .option('--crop <left,top,width,height>', 'crop the upscaled image (output pixels)')
-    .option('--rotate <degrees>', 'rotate clockwise, -360 to 360')
-    .option('--flip', 'mirror vertically')
-    .option('--flop', 'mirror horizontally')
-    .option('--resize <WxH|Wx|xH|WxH!>', 'resize: fit inside, aspect kept; WxH! forces exactly WxH')
-    .option('--width <px>', 'shorthand for --resize <px>x')
-    .option('--height <px>', 'shorthand for --resize x<px>')
-    .option('--fit <mode>', 'how --resize WxH fits: inside (default), cover, contain, fill')
-    .option('--brightness <factor>', 'multiply brightness, 0-10 (1 = unchanged)')
-    .option('--saturation <factor>', 'multiply saturation, 0-10 (0 = grey)')
-    .option('--hue <degrees>', 'rotate hue, -360 to 360')
-    .option('--contrast <factor>', 'scale contrast around mid-grey, 0-10 (1 = unchanged)')
-    .option('--gamma <value>', 'gamma 0.1-10: output = input^(1/gamma); above 1 brightens mid-tones')
-    .option('--grayscale', 'convert to single-channel grey')
-    .option('--normalize', 'stretch contrast to the full range')
-    .option('--denoise <strength>', 'median filter of (2 x strength + 1) px, strength 1-10')
-    .option('--blur <sigma>', 'Gaussian blur, sigma 0.3-1000')
-    .option('--sharpen [sigma]', 'unsharp mask; optional sigma 0.01-10')
-    .option('--watermark <file>', 'composite this image over the output')
-    .option('--watermark-position <pos>', 'north, northeast, east, southeast (watermark default), south, southwest (annotation default), west, northwest, center')
-    .option('--watermark-opacity <0-1>', 'watermark opacity (default 0.5)')
-    .option('--watermark-scale <fraction>', 'watermark width as a fraction of the output width, 0.01-1 (default 0.2)')
-    .option('--annotate <text>', 'draw this text on the output')
-    .option('--annotate-size <px>', 'text height in output pixels, 4-2000 (default 1/20 of the height)')
-    .option('--annotate-colour <colour>', 'text colour: #rgb, #rrggbb or a CSS name (default white)')
-    .addOption(new Option('--annotate-color <color>').hideHelp())
-    .option('--overwrite', 'replace existing outputs')
-    .option('--skip-existing', 'leave existing outputs alone (resume a batch)')
-    .option('--dry-run', 'print the plan, write nothing')
+    .argument('[inputs...]', 'image files, folders (walked recursively) and quoted globs');
+  addTableOptions(program);
+  program
     .option('--json', 'print one JSON report on stdout')
     .option('--quiet', 'print errors only')
-    .option('--strip-metadata', 'drop ICC profile, EXIF and XMP from outputs')
-    .option('--max-pixels <n>', `refuse inputs with more pixels (default ${DEFAULT_MAX_PIXELS})`)
-    .option('--memory <MiB>', `memory budget for the whole run, 256 or more; picks the default tile (default ${DEFAULT_MEMORY_MIB})`)
     .showHelpAfterError(false)
     // `upscale models --json`: options after a subcommand belong to it.
     .enablePositionalOptions()
@@ -185,15 +117,13 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
         io.onHardExit?.(() => {
           // Stopped before the batch was planned (while the model loads): nothing started, and the scale is not yet
           // known (NaN, which JSON prints as null).
-          const known = batch ?? { files: [], earlierOutputs: 0, model: flags.model ?? DEFAULT_MODEL, scale: NaN, device: flags.device ?? 'auto' };
+          const known = batch ?? { files: [], earlierOutputs: 0, model: flags.model ?? OPTIONS.model.default, scale: NaN, device: flags.device ?? OPTIONS.device.default };
           const files = known.files.filter((f) => results.has(f.input)).map((f) => results.get(f.input) ?? interruptedResult(f, known.model));
           printReport(makeReport(known, files, true, Math.round(performance.now() - started)));
         });
       }
-      const { annotateColor, ...rest } = flags;
       const options: UpscaleOptions = {
-        ...rest,
-        annotateColour: flags.annotateColour ?? annotateColor,
+        ...flags,
         signal: io.signal,
         onNotice: (line) => (flags.quiet ? undefined : writeErr(colour.dim(line))),
         onEvent: (event) => {
