@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { parseNcnn } from '../src/convert/ncnn.js';
 import { ncnnToOnnx } from '../src/convert/onnx.js';
 import { cli, fixtures, scratch, type CliRun } from './helpers.js';
@@ -300,6 +300,8 @@ describe('interrupted batches', () => {
   /** `detached`: the CLI leads its own process group, so a signal can go to the group, as a terminal or CI runner sends it. */
   function start(args: string[], detached = false) {
     const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached });
+    // A test that fails before its signal must not leave the batch running (detached, nothing else would end it).
+    onTestFinished(() => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -389,7 +391,7 @@ describe('interrupted batches', () => {
     const input = scratch();
     const coffee = join(fixtures, 'golden', 'coffee-96.png');
     await sharp(coffee).resize(24, 24).toFile(join(input, 'a.png'));
-    for (const name of ['b.png', 'c.png']) await sharp(coffee).resize(160, 160).toFile(join(input, name));
+    for (const name of ['b.png', 'c.png']) await sharp(coffee).resize(224, 224).toFile(join(input, name));
     const out = scratch();
     const run = start([input, '-o', out, '-m', 'realesrgan-x4plus', '--tile', '0', '-j', '1', '--json', ...extra]);
     await waitFor(() => existsSync(join(out, 'a.png')), 60000);
