@@ -1,15 +1,17 @@
 /** The command line: a Commander program built by `makeProgram`, run in-process by tests and by bin/upscale.js. */
+import { writeSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { Chalk } from 'chalk';
 import { Command, CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { readManifest, modelNames } from './catalog.js';
+import { readManifest } from './catalog.js';
 import { EXIT, exitCodeFor, UsageError } from './errors.js';
-import { upscale, type UpscaleReport } from './index.js';
+import { upscale } from './index.js';
 import { messages } from './messages.js';
-import { DEFAULT_MAX_PIXELS, DEFAULT_MEMORY_MIB, type UpscaleOptions } from './options.js';
+import { flagOf, OPTIONS, type OptionSpec, type UpscaleOptions } from './options.js';
 import type { FileResult } from './pipeline.js';
-import { DEVICES } from './inference.js';
 import { disableSharpCache } from './sharp-raw.js';
+import { interruptedResult, makeReport, type Batch, type UpscaleReport } from './report.js';
 import { removeTemporaries } from './write.js';
 
 export interface Io {
@@ -18,52 +20,29 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   /** Set by the bin shim: SIGINT/SIGTERM stop the batch cleanly. */
   signal?: AbortSignal;
+  /**
+   * Set by the bin shim: takes what must still be written, synchronously, if the process is then stopped at once
+   * (a second signal, or the grace period running out).
+   */
+  onHardExit?: (lastWords: () => void) => void;
 }
 
-interface CliFlags {
-  output?: string;
-  model?: string;
-  scale?: string;
-  tile?: string;
-  tileOverlap?: string;
-  device?: string;
-  concurrency?: string;
-  format?: string;
-  quality?: string;
-  crop?: string;
-  rotate?: string;
-  flip?: boolean;
-  flop?: boolean;
-  resize?: string;
-  width?: string;
-  height?: string;
-  fit?: string;
-  brightness?: string;
-  saturation?: string;
-  hue?: string;
-  contrast?: string;
-  gamma?: string;
-  grayscale?: boolean;
-  normalize?: boolean;
-  denoise?: string;
-  blur?: string;
-  sharpen?: boolean | string;
-  watermark?: string;
-  watermarkPosition?: string;
-  watermarkOpacity?: string;
-  watermarkScale?: string;
-  annotate?: string;
-  annotateSize?: string;
-  annotateColour?: string;
-  annotateColor?: string;
-  overwrite?: boolean;
-  skipExisting?: boolean;
-  dryRun?: boolean;
-  json?: boolean;
-  quiet?: boolean;
-  stripMetadata?: boolean;
-  maxPixels?: string;
-  memory?: string;
+/** What the program parses: the library's options, as strings and switches, and the CLI's own. */
+type CliFlags = UpscaleOptions & { json?: boolean; quiet?: boolean };
+
+/** The table's options, as Commander options: help text with the parser's range or choices, and the default. */
+function addTableOptions(program: Command): void {
+  for (const [key, spec] of Object.entries(OPTIONS) as [string, OptionSpec<unknown>][]) {
+    const flag = flagOf(key);
+    const value = spec.arg ? ` ${spec.arg}` : '';
+    const help = typeof spec.help === 'function' ? spec.help(spec.parse.text ?? '') : spec.help;
+    const shown = spec.arg && spec.default !== undefined ? ` (default: ${String(spec.default)})` : '';
+    program.addOption(new Option(`${spec.short ? `-${spec.short}, ` : ''}${flag}${value}`, help + shown));
+    if (spec.alias) {
+      program.addOption(new Option(`--${spec.alias}${value}`).hideHelp());
+      program.on(`option:${spec.alias}`, (given: unknown) => program.setOptionValue(key, given));
+    }
+  }
 }
 
 function seconds(ms: number): string {
@@ -105,50 +84,11 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
   const writeErr = (line: string) => io.stderr.write(`${line}\n`);
   program
     .description('Upscale images 2x-8x with Real-ESRGAN networks or classic interpolation, then crop, rotate, flip or resize them.')
-    .argument('[inputs...]', 'image files, folders (walked recursively) and quoted globs')
-    .option('-o, --output <path>', 'output folder (input tree mirrored below it) or, with one input, output file')
-    .option('-m, --model <name|file.onnx>', `model: ${modelNames().join(', ')}, or an .onnx file`, 'realesr-general-x4v3')
-    .option('-s, --scale <n>', "output scale, any number from 1 to 16 (default: the model's own, 4 for baselines)")
-    .option('--tile <px>', 'tile edge in input pixels, 16-4096; 0 = whole image in one run (default: largest that fits --memory)')
-    .option('--tile-overlap <px>', "context around each tile, 0-512 (default: the model's receptive field, or 32)")
-    .option('--device <device>', `execution provider: ${DEVICES.join(', ')}`, 'auto')
-    .option('-j, --concurrency <n>', 'images in flight, 1-64 (default: 2 for networks, one per core for baselines)')
-    .option('-f, --format <format>', "output format: png, jpeg, webp, avif, tiff (default: the input's, or the -o file's extension)")
-    .option('-q, --quality <1-100>', 'quality for jpeg, webp and avif')
-    .option('--crop <left,top,width,height>', 'crop the upscaled image (output pixels)')
-    .option('--rotate <degrees>', 'rotate clockwise, -360 to 360')
-    .option('--flip', 'mirror vertically')
-    .option('--flop', 'mirror horizontally')
-    .option('--resize <WxH|Wx|xH|WxH!>', 'resize: fit inside, aspect kept; WxH! forces exactly WxH')
-    .option('--width <px>', 'shorthand for --resize <px>x')
-    .option('--height <px>', 'shorthand for --resize x<px>')
-    .option('--fit <mode>', 'how --resize WxH fits: inside (default), cover, contain, fill')
-    .option('--brightness <factor>', 'multiply brightness, 0-10 (1 = unchanged)')
-    .option('--saturation <factor>', 'multiply saturation, 0-10 (0 = grey)')
-    .option('--hue <degrees>', 'rotate hue, -360 to 360')
-    .option('--contrast <factor>', 'scale contrast around mid-grey, 0-10 (1 = unchanged)')
-    .option('--gamma <value>', 'gamma 0.1-10: output = input^(1/gamma); above 1 brightens mid-tones')
-    .option('--grayscale', 'convert to single-channel grey')
-    .option('--normalize', 'stretch contrast to the full range')
-    .option('--denoise <strength>', 'median filter of (2 x strength + 1) px, strength 1-10')
-    .option('--blur <sigma>', 'Gaussian blur, sigma 0.3-1000')
-    .option('--sharpen [sigma]', 'unsharp mask; optional sigma 0.01-10')
-    .option('--watermark <file>', 'composite this image over the output')
-    .option('--watermark-position <pos>', 'north, northeast, east, southeast (watermark default), south, southwest (annotation default), west, northwest, center')
-    .option('--watermark-opacity <0-1>', 'watermark opacity (default 0.5)')
-    .option('--watermark-scale <fraction>', 'watermark width as a fraction of the output width, 0.01-1 (default 0.2)')
-    .option('--annotate <text>', 'draw this text on the output')
-    .option('--annotate-size <px>', 'text height in output pixels, 4-2000 (default 1/20 of the height)')
-    .option('--annotate-colour <colour>', 'text colour: #rgb, #rrggbb or a CSS name (default white)')
-    .addOption(new Option('--annotate-color <color>').hideHelp())
-    .option('--overwrite', 'replace existing outputs')
-    .option('--skip-existing', 'leave existing outputs alone (resume a batch)')
-    .option('--dry-run', 'print the plan, write nothing')
+    .argument('[inputs...]', 'image files, folders (walked recursively) and quoted globs');
+  addTableOptions(program);
+  program
     .option('--json', 'print one JSON report on stdout')
     .option('--quiet', 'print errors only')
-    .option('--strip-metadata', 'drop ICC profile, EXIF and XMP from outputs')
-    .option('--max-pixels <n>', `refuse inputs with more pixels (default ${DEFAULT_MAX_PIXELS})`)
-    .option('--memory <MiB>', `memory budget for the whole run, 256 or more; picks the default tile (default ${DEFAULT_MEMORY_MIB})`)
     .showHelpAfterError(false)
     // `upscale models --json`: options after a subcommand belong to it.
     .enablePositionalOptions()
@@ -159,20 +99,40 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
     })
     .exitOverride()
     .action(async (inputs: string[], flags: CliFlags) => {
+      const started = performance.now();
       const bars = progressBars(io, !flags.quiet && !flags.json);
       const fileBars = new Map<string, cliProgress.SingleBar>();
       let overall: cliProgress.SingleBar | undefined;
       let finished = 0;
-      const { annotateColor, ...rest } = flags;
+      // What the batch has come to so far, for a report if the process is stopped before upscale() returns.
+      let batch: Batch | undefined;
+      const results = new Map<string, FileResult | undefined>();
+      let reported = false;
+      const printReport = (report: UpscaleReport) => {
+        if (reported) return;
+        reported = true;
+        io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      };
+      if (flags.json) {
+        io.onHardExit?.(() => {
+          // Stopped before the batch was planned (while the model loads): nothing started, and the scale is not yet
+          // known (NaN, which JSON prints as null).
+          const known = batch ?? { files: [], earlierOutputs: 0, model: flags.model ?? OPTIONS.model.default, scale: NaN, device: flags.device ?? OPTIONS.device.default };
+          const files = known.files.filter((f) => results.has(f.input)).map((f) => results.get(f.input) ?? interruptedResult(f, known.model));
+          printReport(makeReport(known, files, true, Math.round(performance.now() - started)));
+        });
+      }
       const options: UpscaleOptions = {
-        ...rest,
-        annotateColour: flags.annotateColour ?? annotateColor,
+        ...flags,
         signal: io.signal,
         onNotice: (line) => (flags.quiet ? undefined : writeErr(colour.dim(line))),
         onEvent: (event) => {
+          if (event.type === 'plan') batch = event;
+          // An image in flight has no result yet; a finished one has, unless it was interrupted.
+          if (event.type === 'start' || event.type === 'done') results.set(event.input, event.type === 'done' ? event.result : undefined);
           if (!bars) return;
-          if (event.type === 'start') fileBars.set(event.input, bars.create(event.tilesTotal ?? 1, 0, { name: event.input }));
-          if (event.type === 'tile') fileBars.get(event.input)?.setTotal(event.tilesTotal ?? 1), fileBars.get(event.input)?.update(event.tilesDone ?? 0);
+          if (event.type === 'start') fileBars.set(event.input, bars.create(event.tilesTotal, 0, { name: event.input }));
+          if (event.type === 'tile') fileBars.get(event.input)?.setTotal(event.tilesTotal), fileBars.get(event.input)?.update(event.tilesDone);
           if (event.type === 'done') {
             const bar = fileBars.get(event.input);
             if (bar) bars.remove(bar);
@@ -192,7 +152,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
         if (file.status === 'error') writeErr(colour.red(file.error ?? `${file.input}: failed`));
         else if (!flags.quiet && !flags.json) io.stdout.write(`${fileLine(file, colour)}\n`);
       }
-      if (flags.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      if (flags.json) printReport(report);
       else if (!flags.quiet) writeErr(summaryLine(report));
       done(report.summary.interrupted ? EXIT.interrupted : report.summary.failed > 0 ? EXIT.failed : EXIT.ok);
     });
@@ -262,6 +222,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
  */
 export async function runProcess(argv: readonly string[]): Promise<number> {
   const controller = new AbortController();
+  let lastWords: (() => void) | undefined;
   let signals = 0;
   const onSignal = () => {
     signals++;
@@ -276,14 +237,42 @@ export async function runProcess(argv: readonly string[]): Promise<number> {
   const exitNow = () => {
     // Exiting also kills the inference processes (see inference.ts).
     removeTemporaries();
+    lastWords?.();
     process.exit(EXIT.interrupted);
   };
+  const stdout = synchronousStdout();
   // `upscale … | head` closes the pipe early: that is the reader's choice, not an error.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(EXIT.ok);
   });
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   disableSharpCache();
-  return main(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal });
+  const io: Io = { stdout, stderr: process.stderr, env: process.env, signal: controller.signal, onHardExit: (write) => (lastWords = write) };
+  return main(argv, io);
+}
+
+/**
+ * fd 1, written synchronously: process.exit (the hard stop) drops whatever a pipe has not yet taken, and the JSON
+ * report must reach a CI step whole. Once `write` returns, the bytes are the reader's.
+ */
+function synchronousStdout(): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      try {
+        for (let offset = 0; offset < chunk.length; ) {
+          try {
+            offset += writeSync(1, chunk, offset);
+          } catch (error) {
+            // A non-blocking pipe that is full: give the reader a moment.
+            if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+          }
+        }
+        callback();
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+  });
 }

@@ -11,28 +11,7 @@ import { loadNetwork, type Network } from './inference.js';
 import { resolveOptions, type UpscaleOptions } from './options.js';
 import { processFile, type Context, type FileResult } from './pipeline.js';
 import { planOutputs } from './outputs.js';
-
-export interface UpscaleSummary {
-  total: number;
-  ok: number;
-  skipped: number;
-  failed: number;
-  planned: number;
-  /** Inputs never started because the run was interrupted. */
-  notStarted: number;
-  /** Walked files not taken as inputs: earlier outputs beside their inputs (`cat-x4.png` beside `cat.png`). */
-  earlierOutputs: number;
-  interrupted: boolean;
-  model: string;
-  scale: number;
-  device: string;
-  ms: number;
-}
-
-export interface UpscaleReport {
-  files: FileResult[];
-  summary: UpscaleSummary;
-}
+import { interruptedResult, makeReport, type Batch, type UpscaleReport } from './report.js';
 
 export async function upscale(inputs: string | readonly string[], options: UpscaleOptions = {}): Promise<UpscaleReport> {
   const started = performance.now();
@@ -53,6 +32,14 @@ export async function upscale(inputs: string | readonly string[], options: Upsca
   }
   try {
     const planned = await planOutputs(sources, { output: resolved.output, format: resolved.format, scale: run.scale });
+    const batch: Batch = {
+      files: planned.map(({ input, output }) => ({ input, output })),
+      earlierOutputs,
+      model: run.variant.name,
+      scale: run.scale,
+      device: network?.device ?? 'cpu',
+    };
+    resolved.onEvent?.({ type: 'plan', ...batch });
     const context: Context = { options: resolved, run, network, imagesInFlight: Math.min(resolved.concurrency, planned.length) };
     const limit = pLimit(resolved.concurrency);
     const settled = await Promise.all(
@@ -63,30 +50,13 @@ export async function upscale(inputs: string | readonly string[], options: Upsca
             return await processFile(file, context);
           } catch (error) {
             if (!(error instanceof AbortError)) throw error;
-            return { input: file.input, output: file.output, status: 'error', error: `${file.input}: interrupted`, model: run.variant.name, ms: 0 };
+            return interruptedResult(file, run.variant.name);
           }
         }),
       ),
     );
     const files = settled.filter((f): f is FileResult => f !== undefined);
-    const count = (status: FileResult['status']) => files.filter((f) => f.status === status).length;
-    return {
-      files,
-      summary: {
-        total: planned.length,
-        ok: count('ok'),
-        skipped: count('skipped'),
-        failed: count('error'),
-        planned: count('planned'),
-        notStarted: planned.length - files.length,
-        earlierOutputs,
-        interrupted: resolved.signal?.aborted ?? false,
-        model: run.variant.name,
-        scale: run.scale,
-        device: network?.device ?? 'cpu',
-        ms: Math.round(performance.now() - started),
-      },
-    };
+    return makeReport(batch, files, resolved.signal?.aborted ?? false, Math.round(performance.now() - started));
   } finally {
     await network?.release();
   }
@@ -94,6 +64,7 @@ export async function upscale(inputs: string | readonly string[], options: Upsca
 
 export { resolveOptions, type UpscaleOptions, type UpscaleEvent, type ResolvedOptions } from './options.js';
 export type { FileResult, Timings } from './pipeline.js';
+export type { Batch, UpscaleReport, UpscaleSummary } from './report.js';
 export type { Image, ImageMetadata } from './image.js';
 export type { Annotation, Colour, Crop, Edits, Filters, Fit, Position, Resize, Watermark } from './edit.js';
 export type { Format } from './formats.js';

@@ -41,8 +41,10 @@ function quantise(data, channels, plane, depth, spare) {
 function serve() {
   // Failures reach the user as one line from the parent; onnxruntime's own log would repeat them with a native trace.
   ort.env.logLevel = 'fatal';
-  // Ctrl-C reaches the whole process group: the parent decides whether this process finishes its tile or is killed.
+  // Ctrl-C, and a SIGTERM from a terminal or CI runner, reach the whole process group: the parent decides whether
+  // this process finishes its tile or is killed.
   process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => {});
   const pixels = new Socket({ fd: 4, readable: false, writable: true });
   // Once the parent is gone there is no one to answer: leave, quietly. A reply or pixels sent as it goes (it may
   // have been killed outright) fail with EPIPE or ERR_IPC_CHANNEL_CLOSED, which say the same.

@@ -96,4 +96,5 @@ export const messages = {
   providerMissing: (label: string) => `no ${label} provider installed; see README "GPU"`,
   providerFailed: (label: string, detail: string) => `${label} failed to start: ${detail}`,
   interrupted: () => 'Interrupted: finishing images in flight, press Ctrl-C again to stop at once',
+  interruptedFile: (input: string) => `${input}: interrupted`,
 } as const;

@@ -1,6 +1,8 @@
 /**
- * The one place options are checked. Everything downstream takes a ResolvedOptions and trusts it.
- * Values may come as strings (from the command line) or typed (from library callers).
+ * The options, each defined once in `OPTIONS`: its flag, argument, help and parser (with the bounds or choices that
+ * both the help and the error message quote), and its default. The CLI builds its program from the table, and
+ * `resolveOptions` checks every value against it: the one place options are checked. Everything downstream takes
+ * a ResolvedOptions and trusts it. Values may come as strings (from the command line) or typed (from library callers).
  */
 import { availableParallelism } from 'node:os';
 import { DEFAULT_MODEL, findModel, modelNames, type Model } from './catalog.js';
@@ -10,21 +12,28 @@ import { FORMATS, writableFormatOf, type Format } from './formats.js';
 import { UsageError } from './errors.js';
 import { messages } from './messages.js';
 import { DEVICES, type Device } from './inference.js';
+import type { FileResult } from './pipeline.js';
+import type { Batch } from './report.js';
 
-export interface UpscaleEvent {
-  type: 'start' | 'tile' | 'done';
-  input: string;
-  tilesDone?: number;
-  tilesTotal?: number;
-}
+/** Progress of a batch, in this order: one `plan`, then per image `start`, `tile`s and `done`. */
+export type UpscaleEvent =
+  /** Once the batch is planned, before any image starts: what `summary` will count. */
+  | ({ type: 'plan' } & Batch)
+  /** An image is decoded and its pixel work begins; then after each tile of every pass. */
+  | { type: 'start' | 'tile'; input: string; tilesDone: number; tilesTotal: number }
+  /** An image is finished, whether or not it got as far as `start`: `result` is its entry in `files`; absent if it was interrupted. */
+  | { type: 'done'; input: string; result?: FileResult };
 
-/** What a caller may pass to `upscale()`; the CLI passes its flags through unchanged. */
+/**
+ * What a caller may pass to `upscale()`; the CLI passes its flags through unchanged. Each option has its entry in
+ * `OPTIONS` (checked by the compiler), which holds its range, choices and default.
+ */
 export interface UpscaleOptions {
   /** A folder (the input tree is mirrored below it) or, with one input, a file. */
   output?: string;
   /** A shipped model name, a baseline (`nearest`, `bilinear`, `bicubic`) or a path to an `.onnx` file. */
   model?: string;
-  /** Output scale, any number ≥ 1; default: the model's own. */
+  /** Output scale, fractions too; default: the model's own. */
   scale?: number | string;
   /** Tile edge in input pixels; 0 = whole image in one run; default: the largest that fits `memory`. */
   tile?: number | string;
@@ -70,7 +79,7 @@ export interface UpscaleOptions {
   stripMetadata?: boolean;
   /** Largest input accepted, in pixels (decompression-bomb guard). */
   maxPixels?: number | string;
-  /** Memory budget for the whole run (both processes), in MiB, at least 256; picks the default tile size. */
+  /** Memory budget for the whole run (both processes), in MiB; picks the default tile size. */
   memory?: number | string;
   onEvent?: (event: UpscaleEvent) => void;
   /** One line when `device: 'auto'` picks a device, or when an image cannot fit `memory` even in 16 px tiles. */
@@ -100,113 +109,330 @@ export interface ResolvedOptions {
   signal?: AbortSignal;
 }
 
-export const DEFAULT_MAX_PIXELS = 100_000_000;
-export const DEFAULT_MEMORY_MIB = 2048;
+const DEFAULT_MAX_PIXELS = 100_000_000;
+const DEFAULT_MEMORY_MIB = 2048;
+/** Where the watermark and the annotation go when --watermark-position is not given. */
+const PLACEMENT = { watermark: 'southeast', annotate: 'southwest' } as const satisfies Record<string, Position>;
 
-type Raw = number | string | undefined;
+/** Reads one option's value, as given on the command line (a string) or by a library caller (typed). */
+export interface Parser<In, Out> {
+  /** For help: the accepted range or choices ("16-4096", "png, jpeg, …"), from what `parse` checks. */
+  readonly text?: string;
+  readonly parse: (value: In, flag: string) => Out;
+}
 
-function parseNumber(value: Raw): number {
+type Raw = number | string;
+
+function parseNumber(value: unknown): number {
   if (typeof value === 'number') return value;
   if (typeof value !== 'string' || value.trim() === '') return NaN;
   return Number(value);
 }
 
-export function integer(flag: string, value: Raw, min: number, max: number): number;
-export function integer(flag: string, value: Raw, min: number, max: number, optional: true): number | undefined;
-export function integer(flag: string, value: Raw, min: number, max: number, optional = false): number | undefined {
-  if (value === undefined && optional) return undefined;
-  const n = parseNumber(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(messages.expected(`integer between ${min} and ${max}`, flag, value));
-  return n;
+/** A range as help says it: "16-4096", "-360 to 360", or "1 or more" when only the lower bound matters. */
+function rangeText(min: number, max: number): string {
+  if (max === Number.MAX_SAFE_INTEGER) return `${min} or more`;
+  return min < 0 ? `${min} to ${max}` : `${min}-${max}`;
 }
 
-function number(flag: string, value: Raw, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = parseNumber(value);
-  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(messages.expected(`number between ${min} and ${max}`, flag, value));
-  return n;
+function bounded(kind: 'integer' | 'number', min: number, max: number): Parser<Raw, number> & { min: number; max: number } {
+  const valid = kind === 'integer' ? Number.isInteger : Number.isFinite;
+  return {
+    min,
+    max,
+    text: rangeText(min, max),
+    parse: (value, flag) => {
+      const n = parseNumber(value);
+      if (!valid(n) || n < min || n > max) throw new UsageError(messages.expected(`${kind} between ${min} and ${max}`, flag, value));
+      return n;
+    },
+  };
 }
 
-export function oneOf<T extends string>(flag: string, value: unknown, allowed: readonly T[]): T {
-  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value.toLowerCase())) {
-    throw new UsageError(messages.expectedOneOf(flag, allowed, value));
-  }
-  return value.toLowerCase() as T;
+export const integer = (min: number, max: number) => bounded('integer', min, max);
+export const number = (min: number, max: number) => bounded('number', min, max);
+
+/** One of `allowed`, any case; `alias` names the choice another spelling stands for (jpg: jpeg), if any. */
+export function oneOf<T extends string>(allowed: readonly T[], alias?: (value: string) => NoInfer<T> | undefined): Parser<string, T> {
+  return {
+    text: allowed.join(', '),
+    parse: (value, flag) => {
+      const lower = typeof value === 'string' ? value.toLowerCase() : '';
+      const choice = alias?.(lower) ?? lower;
+      if (!(allowed as readonly string[]).includes(choice)) throw new UsageError(messages.expectedOneOf(flag, allowed, value));
+      return choice as T;
+    },
+  };
 }
 
-function parseCrop(value: Crop | string | undefined): Crop | undefined {
-  if (value === undefined) return undefined;
-  const parts = typeof value === 'string' ? value.split(',').map((p) => p.trim()) : [value.left, value.top, value.width, value.height];
-  const numbers = parts.map(parseNumber);
-  const valid =
-    numbers.length === 4 && numbers.every((n) => Number.isInteger(n) && n >= 0) && numbers[2]! > 0 && numbers[3]! > 0;
-  if (!valid) throw new UsageError(messages.expected('left,top,width,height as whole numbers (width and height > 0)', '--crop', typeof value === 'string' ? value : parts.join(',')));
-  const [left, top, width, height] = numbers as [number, number, number, number];
-  return { left, top, width, height };
+/** 0 as a value of its own, beside a range that does not include it (`--tile 0`: the whole image). */
+function zeroOr<P extends Parser<Raw, number>>(range: P): P {
+  return { ...range, parse: (value: Raw, flag: string) => (parseNumber(value) === 0 ? 0 : range.parse(value, flag)) };
 }
 
-function parseResize(value: Resize | string | undefined): Resize | undefined {
-  if (value === undefined) return undefined;
-  const fail = () => new UsageError(messages.expected('WxH, Wx, xH or WxH! with whole numbers of pixels', '--resize', typeof value === 'string' ? value : `${value.width}x${value.height}`));
-  if (typeof value !== 'string') {
-    const ok = [value.width, value.height].every((n) => n === undefined || (Number.isInteger(n) && n > 0)) && (value.width ?? value.height) !== undefined;
-    if (!ok) throw fail();
+/** A flag whose value may be left out (`--sharpen`, `--sharpen 2`): true without one. */
+function optionalValue<Out>(inner: Parser<Raw, Out>): Parser<boolean | Raw, Out | true | undefined> {
+  return { text: inner.text, parse: (value, flag) => (value === true ? true : value === false ? undefined : inner.parse(value, flag)) };
+}
+
+const toggle: Parser<boolean, boolean> = { parse: (value) => Boolean(value) };
+const text: Parser<string, string> = { parse: (value) => value };
+
+const nonEmpty: Parser<string, string> = {
+  parse: (value, flag) => {
+    if (typeof value !== 'string' || value.trim() === '') throw new UsageError(messages.expected('non-empty text', flag, value));
     return value;
+  },
+};
+
+const COLOUR = /^(#[0-9a-f]{3}|#[0-9a-f]{4}|#[0-9a-f]{6}|#[0-9a-f]{8}|[a-z]+)$/i;
+
+const colour: Parser<string, string> = {
+  parse: (value, flag) => {
+    if (!COLOUR.test(value)) throw new UsageError(messages.expected('a colour as #rgb, #rrggbb or a CSS name', flag, value));
+    return value;
+  },
+};
+
+const model: Parser<string, Model> = {
+  // A getter: the names come from the manifest, read only when help is shown.
+  get text() {
+    return modelNames().join(', ');
+  },
+  parse: (value) => {
+    const found = findModel(value);
+    if (!found) throw new UsageError(messages.unknownModel(value, modelNames()));
+    return found;
+  },
+};
+
+const watermarkFile: Parser<string, string> = {
+  parse: (path) => {
+    if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(messages.badWatermark(path, 'no such file'));
+    return path;
+  },
+};
+
+const crop: Parser<Crop | string, Crop> = {
+  parse: (value, flag) => {
+    const parts = typeof value === 'string' ? value.split(',').map((p) => p.trim()) : [value.left, value.top, value.width, value.height];
+    const numbers = parts.map(parseNumber);
+    const valid =
+      numbers.length === 4 && numbers.every((n) => Number.isInteger(n) && n >= 0) && numbers[2]! > 0 && numbers[3]! > 0;
+    if (!valid) throw new UsageError(messages.expected('left,top,width,height as whole numbers (width and height > 0)', flag, typeof value === 'string' ? value : parts.join(',')));
+    const [left, top, width, height] = numbers as [number, number, number, number];
+    return { left, top, width, height };
+  },
+};
+
+const resize: Parser<Resize | string, Resize> = {
+  parse: (value, flag) => {
+    const fail = () => new UsageError(messages.expected('WxH, Wx, xH or WxH! with whole numbers of pixels', flag, typeof value === 'string' ? value : `${value.width}x${value.height}`));
+    if (typeof value !== 'string') {
+      const ok = [value.width, value.height].every((n) => n === undefined || (Number.isInteger(n) && n > 0)) && (value.width ?? value.height) !== undefined;
+      if (!ok) throw fail();
+      return value;
+    }
+    const match = /^\s*(\d*)\s*[xX×]\s*(\d*)\s*(!?)\s*$/.exec(value);
+    if (!match || (match[1] === '' && match[2] === '') || (match[3] && (match[1] === '' || match[2] === ''))) throw fail();
+    const width = match[1] ? Number(match[1]) : undefined;
+    const height = match[2] ? Number(match[2]) : undefined;
+    if (width === 0 || height === 0) throw fail();
+    return match[3] ? { width, height, fit: 'fill' } : { width, height };
+  },
+};
+
+/** One option: its command-line form, its help and how its value is read. Its flag is its key in kebab case. */
+export interface OptionSpec<In> {
+  /** One letter, for `-x`. */
+  short?: string;
+  /** `<name>` for a value, `[name]` for one that may be left out; none for a switch. */
+  arg?: `<${string}>` | `[${string}]`;
+  /** Help; a function is given the parser's `text` (range or choices) to place where it reads best. */
+  help: string | ((text: string) => string);
+  parse: Parser<In, unknown>;
+  /** The value when the option is not given, read by the parser like a given one; help shows it. */
+  default?: In;
+  /** Another spelling of the flag, accepted but not shown in help. */
+  alias?: string;
+}
+
+type OptionKey = Exclude<keyof UpscaleOptions, 'onEvent' | 'onNotice' | 'signal'>;
+
+/** Every option of `UpscaleOptions`, no more: a missing or extra entry, or a parser for another type, does not compile. */
+export type OptionTable = { [K in OptionKey]-?: OptionSpec<Exclude<UpscaleOptions[K], undefined>> };
+
+export const OPTIONS = {
+  output: { short: 'o', arg: '<path>', help: 'output folder (input tree mirrored below it) or, with one input, output file', parse: text },
+  model: {
+    short: 'm',
+    arg: '<name|file.onnx>',
+    help: (names) => `model: ${names}, or an .onnx file`,
+    parse: model,
+    default: DEFAULT_MODEL,
+  },
+  scale: {
+    short: 's',
+    arg: '<n>',
+    help: (range) => `output scale, ${range}, fractions too (default: the model's own, 4 for baselines)`,
+    parse: number(1, 16),
+  },
+  tile: {
+    arg: '<px>',
+    help: (range) => `tile edge in input pixels, ${range}; 0 = whole image in one run (default: largest that fits --memory)`,
+    parse: zeroOr(integer(16, 4096)),
+  },
+  tileOverlap: {
+    arg: '<px>',
+    help: (range) => `context around each tile, ${range} (default: the model's receptive field, or 32)`,
+    parse: integer(0, 512),
+  },
+  device: { arg: '<device>', help: (devices) => `execution provider: ${devices}`, parse: oneOf(DEVICES), default: 'auto' },
+  concurrency: {
+    short: 'j',
+    arg: '<n>',
+    help: (range) => `images in flight, ${range} (default: 2 for networks, one per core for baselines)`,
+    parse: integer(1, 64),
+  },
+  format: {
+    short: 'f',
+    arg: '<format>',
+    help: (formats) => `output format: ${formats} (default: the input's, or the -o file's extension)`,
+    // Any of a format's extensions names it too (jpg, tif).
+    parse: oneOf(FORMATS, writableFormatOf),
+  },
+  quality: { short: 'q', arg: '<n>', help: (range) => `quality for jpeg, webp and avif, ${range}`, parse: integer(1, 100) },
+  crop: { arg: '<left,top,width,height>', help: 'crop the upscaled image (output pixels)', parse: crop },
+  rotate: { arg: '<degrees>', help: (range) => `rotate clockwise, ${range}`, parse: number(-360, 360) },
+  flip: { help: 'mirror vertically', parse: toggle, default: false },
+  flop: { help: 'mirror horizontally', parse: toggle, default: false },
+  resize: { arg: '<WxH|Wx|xH|WxH!>', help: 'resize: fit inside, aspect kept; WxH! forces exactly WxH', parse: resize },
+  width: { arg: '<px>', help: (range) => `shorthand for --resize <px>x, ${range}`, parse: integer(1, 1_000_000) },
+  height: { arg: '<px>', help: (range) => `shorthand for --resize x<px>, ${range}`, parse: integer(1, 1_000_000) },
+  fit: { arg: '<mode>', help: (fits) => `how --resize WxH fits: ${fits} (inside by default)`, parse: oneOf(FITS) },
+  brightness: { arg: '<factor>', help: (range) => `multiply brightness, ${range} (1 = unchanged)`, parse: number(0, 10) },
+  saturation: { arg: '<factor>', help: (range) => `multiply saturation, ${range} (0 = grey)`, parse: number(0, 10) },
+  hue: { arg: '<degrees>', help: (range) => `rotate hue, ${range}`, parse: number(-360, 360) },
+  contrast: { arg: '<factor>', help: (range) => `scale contrast around mid-grey, ${range} (1 = unchanged)`, parse: number(0, 10) },
+  gamma: {
+    arg: '<value>',
+    help: (range) => `gamma ${range}: output = input^(1/gamma); above 1 brightens mid-tones`,
+    parse: number(0.1, 10),
+  },
+  grayscale: { help: 'convert to single-channel grey', parse: toggle, default: false },
+  normalize: { help: 'stretch contrast to the full range', parse: toggle, default: false },
+  denoise: { arg: '<strength>', help: (range) => `median filter of (2 x strength + 1) px, strength ${range}`, parse: integer(1, 10) },
+  blur: { arg: '<sigma>', help: (range) => `Gaussian blur, sigma ${range}`, parse: number(0.3, 1000) },
+  sharpen: { arg: '[sigma]', help: (range) => `unsharp mask; optional sigma ${range}`, parse: optionalValue(number(0.01, 10)) },
+  watermark: { arg: '<file>', help: 'composite this image over the output', parse: watermarkFile },
+  watermarkPosition: {
+    arg: '<pos>',
+    help: (positions) =>
+      `where the watermark and the annotation go: ${positions} (default: ${PLACEMENT.watermark} for the watermark, ${PLACEMENT.annotate} for the annotation)`,
+    parse: oneOf(POSITIONS),
+  },
+  watermarkOpacity: { arg: '<fraction>', help: (range) => `watermark opacity, ${range}`, parse: number(0, 1), default: 0.5 },
+  watermarkScale: {
+    arg: '<fraction>',
+    help: (range) => `watermark width as a fraction of the output width, ${range}`,
+    parse: number(0.01, 1),
+    default: 0.2,
+  },
+  annotate: { arg: '<text>', help: 'draw this text on the output', parse: nonEmpty },
+  annotateSize: {
+    arg: '<px>',
+    help: (range) => `text height in output pixels, ${range} (default: 1/20 of the height)`,
+    parse: integer(4, 2000),
+  },
+  annotateColour: {
+    arg: '<colour>',
+    help: 'text colour: #rgb, #rrggbb or a CSS name',
+    parse: colour,
+    default: 'white',
+    alias: 'annotate-color',
+  },
+  overwrite: { help: 'replace existing outputs', parse: toggle, default: false },
+  skipExisting: { help: 'leave existing outputs alone (resume a batch)', parse: toggle, default: false },
+  dryRun: { help: 'print the plan, write nothing', parse: toggle, default: false },
+  stripMetadata: { help: 'drop ICC profile, EXIF and XMP from outputs', parse: toggle, default: false },
+  maxPixels: {
+    arg: '<n>',
+    help: (range) => `largest input in pixels, ${range}; larger ones are refused`,
+    parse: integer(1, Number.MAX_SAFE_INTEGER),
+    default: DEFAULT_MAX_PIXELS,
+  },
+  memory: {
+    arg: '<MiB>',
+    help: (range) => `memory budget for the whole run in MiB, ${range}; picks the default tile`,
+    parse: integer(256, 1_048_576),
+    default: DEFAULT_MEMORY_MIB,
+  },
+} satisfies OptionTable;
+
+/** `tileOverlap` → `--tile-overlap`: what the CLI is given, and what messages name. */
+export function flagOf(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+type Table = typeof OPTIONS;
+
+/** Each option's checked value; undefined only when it was not given and has no default. */
+type Values = {
+  [K in OptionKey]: ReturnType<Table[K]['parse']['parse']> | (Table[K] extends { default: unknown } ? never : undefined);
+};
+
+function parseAll(options: UpscaleOptions): Values {
+  const values: Partial<Record<OptionKey, unknown>> = {};
+  for (const key of Object.keys(OPTIONS) as OptionKey[]) {
+    const spec = OPTIONS[key] as OptionSpec<unknown>;
+    const value = options[key] ?? spec.default;
+    values[key] = value === undefined ? undefined : spec.parse.parse(value, flagOf(key));
   }
-  const match = /^\s*(\d*)\s*[xX×]\s*(\d*)\s*(!?)\s*$/.exec(value);
-  if (!match || (match[1] === '' && match[2] === '') || (match[3] && (match[1] === '' || match[2] === ''))) throw fail();
-  const width = match[1] ? Number(match[1]) : undefined;
-  const height = match[2] ? Number(match[2]) : undefined;
-  if (width === 0 || height === 0) throw fail();
-  return match[3] ? { width, height, fit: 'fill' } : { width, height };
+  return values as Values;
 }
 
 export function resolveOptions(options: UpscaleOptions = {}): ResolvedOptions {
-  const modelName = options.model ?? DEFAULT_MODEL;
-  const model = findModel(modelName);
-  if (!model) throw new UsageError(messages.unknownModel(modelName, modelNames()));
-  if (options.overwrite && options.skipExisting) throw new UsageError(messages.conflictingFlags('--overwrite', '--skip-existing'));
-  // 0 (whole image) is documented separately from the real range.
-  const tile = options.tile === undefined ? undefined : parseNumber(options.tile) === 0 ? 0 : integer('--tile', options.tile, 16, 4096);
+  const values = parseAll(options);
+  if (values.overwrite && values.skipExisting) throw new UsageError(messages.conflictingFlags('--overwrite', '--skip-existing'));
   return {
-    output: options.output,
-    model,
-    scale: number('--scale', options.scale, 1, 16),
-    tile,
-    tileOverlap: integer('--tile-overlap', options.tileOverlap, 0, 512, true),
-    device: options.device === undefined ? 'auto' : oneOf('--device', options.device, DEVICES),
-    concurrency: integer('--concurrency', options.concurrency, 1, 64, true) ?? defaultConcurrency(model),
-    format: options.format === undefined ? undefined : normaliseFormat(options.format),
-    quality: integer('--quality', options.quality, 1, 100, true),
+    output: values.output,
+    model: values.model,
+    scale: values.scale,
+    tile: values.tile,
+    tileOverlap: values.tileOverlap,
+    device: values.device,
+    concurrency: values.concurrency ?? defaultConcurrency(values.model),
+    format: values.format,
+    quality: values.quality,
     edits: {
-      crop: parseCrop(options.crop),
-      rotate: number('--rotate', options.rotate, -360, 360),
-      flip: options.flip ?? false,
-      flop: options.flop ?? false,
-      resize: resolveResize(options),
+      crop: values.crop,
+      rotate: values.rotate,
+      flip: values.flip,
+      flop: values.flop,
+      resize: resolveResize(options, values),
       colour: {
-        brightness: number('--brightness', options.brightness, 0, 10),
-        saturation: number('--saturation', options.saturation, 0, 10),
-        hue: number('--hue', options.hue, -360, 360),
-        contrast: number('--contrast', options.contrast, 0, 10),
-        gamma: number('--gamma', options.gamma, 0.1, 10),
+        brightness: values.brightness,
+        saturation: values.saturation,
+        hue: values.hue,
+        contrast: values.contrast,
+        gamma: values.gamma,
       },
       filters: {
-        grayscale: options.grayscale ?? false,
-        normalize: options.normalize ?? false,
-        denoise: integer('--denoise', options.denoise, 1, 10, true),
-        blur: number('--blur', options.blur, 0.3, 1000),
-        sharpen: resolveSharpen(options.sharpen),
+        grayscale: values.grayscale,
+        normalize: values.normalize,
+        denoise: values.denoise,
+        blur: values.blur,
+        sharpen: values.sharpen,
       },
-      watermark: resolveWatermark(options),
-      annotate: resolveAnnotation(options),
+      watermark: resolveWatermark(options, values),
+      annotate: resolveAnnotation(options, values),
     },
-    overwrite: options.overwrite ?? false,
-    skipExisting: options.skipExisting ?? false,
-    dryRun: options.dryRun ?? false,
-    stripMetadata: options.stripMetadata ?? false,
-    maxPixels: integer('--max-pixels', options.maxPixels, 1, Number.MAX_SAFE_INTEGER, true) ?? DEFAULT_MAX_PIXELS,
-    memory: integer('--memory', options.memory, 256, 1_048_576, true) ?? DEFAULT_MEMORY_MIB,
+    overwrite: values.overwrite,
+    skipExisting: values.skipExisting,
+    dryRun: values.dryRun,
+    stripMetadata: values.stripMetadata,
+    maxPixels: values.maxPixels,
+    memory: values.memory,
     onEvent: options.onEvent,
     onNotice: options.onNotice,
     signal: options.signal,
@@ -214,59 +440,36 @@ export function resolveOptions(options: UpscaleOptions = {}): ResolvedOptions {
 }
 
 /** --resize, or its --width / --height shorthands, with --fit applied. */
-function resolveResize(options: UpscaleOptions): Resize | undefined {
-  const width = integer('--width', options.width, 1, 1_000_000, true);
-  const height = integer('--height', options.height, 1, 1_000_000, true);
-  if (options.resize !== undefined && (width !== undefined || height !== undefined)) {
+function resolveResize(options: UpscaleOptions, values: Values): Resize | undefined {
+  const { width, height, fit } = values;
+  if (values.resize !== undefined && (width !== undefined || height !== undefined)) {
     throw new UsageError(messages.conflictingFlags('--resize', width !== undefined ? '--width' : '--height'));
   }
-  const resize = parseResize(options.resize) ?? (width !== undefined || height !== undefined ? { width, height } : undefined);
-  if (options.fit === undefined) return resize;
-  const fit = oneOf('--fit', options.fit, FITS);
+  const resize = values.resize ?? (width !== undefined || height !== undefined ? { width, height } : undefined);
+  if (fit === undefined) return resize;
   if (!resize) throw new UsageError(messages.needsFlag('--fit', '--resize, --width or --height'));
   if (resize.fit === 'fill' && fit !== 'fill') throw new UsageError(messages.conflictingFlags(`--resize ${String(options.resize)}`, `--fit ${fit}`));
   return { ...resize, fit };
 }
 
-function resolveWatermark(options: UpscaleOptions): Watermark | undefined {
-  const position = options.watermarkPosition === undefined ? 'southeast' : oneOf('--watermark-position', options.watermarkPosition, POSITIONS);
-  const opacity = number('--watermark-opacity', options.watermarkOpacity, 0, 1) ?? 0.5;
-  const scale = number('--watermark-scale', options.watermarkScale, 0.01, 1) ?? 0.2;
-  if (options.watermark === undefined) {
+function resolveWatermark(options: UpscaleOptions, values: Values): Watermark | undefined {
+  if (values.watermark === undefined) {
     const stray = options.watermarkOpacity !== undefined ? '--watermark-opacity' : options.watermarkScale !== undefined ? '--watermark-scale' : undefined;
     if (stray) throw new UsageError(messages.needsFlag(stray, '--watermark <file>'));
     return undefined;
   }
-  const path = options.watermark;
-  if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(messages.badWatermark(path, 'no such file'));
-  return { path, position, opacity, scale };
+  const position = values.watermarkPosition ?? PLACEMENT.watermark;
+  return { path: values.watermark, position, opacity: values.watermarkOpacity, scale: values.watermarkScale };
 }
 
-const COLOUR = /^(#[0-9a-f]{3}|#[0-9a-f]{4}|#[0-9a-f]{6}|#[0-9a-f]{8}|[a-z]+)$/i;
-
-function resolveAnnotation(options: UpscaleOptions): Annotation | undefined {
-  const size = integer('--annotate-size', options.annotateSize, 4, 2000, true);
-  const colour = options.annotateColour ?? 'white';
-  if (!COLOUR.test(colour)) throw new UsageError(messages.expected('a colour as #rgb, #rrggbb or a CSS name', '--annotate-colour', colour));
-  if (options.annotate === undefined) {
+function resolveAnnotation(options: UpscaleOptions, values: Values): Annotation | undefined {
+  if (values.annotate === undefined) {
     if (options.annotateSize !== undefined) throw new UsageError(messages.needsFlag('--annotate-size', '--annotate <text>'));
     return undefined;
   }
-  if (options.annotate.trim() === '') throw new UsageError(messages.expected('non-empty text', '--annotate', options.annotate));
   // The watermark and the annotation share --watermark-position, as the one placement flag.
-  const position = options.watermarkPosition === undefined ? 'southwest' : oneOf('--watermark-position', options.watermarkPosition, POSITIONS);
-  return { text: options.annotate, position, size, colour };
-}
-
-function resolveSharpen(value: UpscaleOptions['sharpen']): number | true | undefined {
-  if (value === undefined || value === false) return undefined;
-  if (value === true) return true;
-  return number('--sharpen', value, 0.01, 10);
-}
-
-function normaliseFormat(value: string): Format {
-  // Any of a format's extensions names it too (jpg, tif).
-  return oneOf('--format', writableFormatOf(value) ?? value, FORMATS);
+  const position = values.watermarkPosition ?? PLACEMENT.annotate;
+  return { text: values.annotate, position, size: values.annotateSize, colour: values.annotateColour };
 }
 
 /**

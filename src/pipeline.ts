@@ -123,7 +123,17 @@ async function upscalePixels(image: Image, plan: ImagePlan, context: Context, on
   return upAlpha ? joinAlpha(upColour, upAlpha) : upColour;
 }
 
+/** One image, from its planned output to its result; says `done` with the result, or without one if interrupted. */
 export async function processFile(file: PlannedFile, context: Context): Promise<FileResult> {
+  let result: FileResult | undefined;
+  try {
+    return (result = await processImage(file, context));
+  } finally {
+    context.options.onEvent?.({ type: 'done', input: file.input, result });
+  }
+}
+
+async function processImage(file: PlannedFile, context: Context): Promise<FileResult> {
   const { options } = context;
   const started = performance.now();
   const result: FileResult = { input: file.input, output: file.output, status: 'ok', model: context.run.variant.name, ms: 0 };
@@ -181,7 +191,5 @@ export async function processFile(file: PlannedFile, context: Context): Promise<
         ? error.message
         : messages.unexpected(file.input, errorLine(error));
     return { ...result, status: 'error', error: message, ms: Math.round(performance.now() - started) };
-  } finally {
-    options.onEvent?.({ type: 'done', input: file.input });
   }
 }

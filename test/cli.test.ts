@@ -3,6 +3,8 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { resolveOptions, upscale, type UpscaleEvent } from '../src/index.js';
+import { flagOf, integer, number, oneOf, OPTIONS, type OptionSpec, type OptionTable } from '../src/options.js';
 import { cli, fixtures, pixels, scratch } from './helpers.js';
 
 const cat = join(fixtures, 'images', 'cat.png');
@@ -60,6 +62,82 @@ describe('usage errors: exit 2, one line naming the flag, nothing written', () =
     const run = await cli(cat, '--sharpness', '3');
     expect(run.code).toBe(2);
     expect(run.stderr).toContain("unknown option '--sharpness'");
+  });
+});
+
+describe('options: one table drives the help, the parsing and the messages', () => {
+  /** The help text of each option, by its long flag, wrapped lines joined. */
+  async function helpByFlag(): Promise<Map<string, string>> {
+    const { stdout } = await cli('--help');
+    const blocks = new Map<string, string>();
+    let current = '';
+    for (const line of stdout.slice(stdout.indexOf('Options:'), stdout.indexOf('Commands:')).split('\n').slice(1)) {
+      const flag = /^ {2}(?:-\w, )?(--[\w-]+)/.exec(line)?.[1];
+      if (flag) blocks.set((current = flag), line.trim());
+      else if (current) blocks.set(current, `${blocks.get(current)} ${line.trim()}`);
+    }
+    for (const [flag, text] of blocks) blocks.set(flag, text.replace(/\s+/g, ' '));
+    return blocks;
+  }
+
+  it('every option in the table is in --help, with its argument and its range or choices; an alias is not', async () => {
+    const help = await helpByFlag();
+    const entries = Object.entries(OPTIONS) as [string, OptionSpec<unknown>][];
+    // Nothing else in help but the CLI's own --json, --quiet and --help.
+    expect([...help.keys()].sort()).toEqual([...entries.map(([key]) => flagOf(key)), '--json', '--quiet', '--help'].sort());
+    for (const [key, spec] of entries) {
+      const text = help.get(flagOf(key));
+      expect(text, flagOf(key)).toBeDefined();
+      expect(text).toContain(`${flagOf(key)}${spec.arg ? ` ${spec.arg}` : ''} `);
+      if (spec.parse.text) expect(text).toContain(spec.parse.text);
+    }
+    expect(help.get('--tile')).toContain('16-4096; 0 = whole image');
+    expect(help.get('--rotate')).toContain('rotate clockwise, -360 to 360');
+    expect(help.get('--format')).toContain('png, jpeg, webp, avif, tiff');
+    expect(help.get('--model')).toContain('(default: realesr-general-x4v3)');
+    expect(help.get('--device')).toContain('auto, cpu, cuda, webgpu (default: auto)');
+    expect(help.has('--annotate-color')).toBe(false);
+  });
+
+  it.each(['tile', 'quality'] as const)('the bounds of the %s entry drive both its help and its error', async (key) => {
+    const { min, max } = OPTIONS[key].parse;
+    expect((await helpByFlag()).get(flagOf(key))).toContain(`${min}-${max}`);
+    const run = await cli(cat, '-o', scratch(), flagOf(key), String(max + 1));
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`upscale: Expected integer between ${min} and ${max} for ${flagOf(key)} but received "${max + 1}"\n`);
+  });
+
+  it('a parser carries its bounds into the help text and the message alike', () => {
+    const range = integer(2, 9);
+    expect(range.text).toBe('2-9');
+    expect(() => range.parse('10', '--x')).toThrow('Expected integer between 2 and 9 for --x but received "10"');
+    expect(number(-1, 1).text).toBe('-1 to 1');
+    expect(oneOf(['png', 'jpeg'], (value) => (value === 'jpg' ? 'jpeg' : undefined)).parse('JPG', '--f')).toBe('jpeg');
+  });
+
+  it('a table without an entry for an option does not compile', () => {
+    const { memory, ...withoutMemory } = OPTIONS;
+    // @ts-expect-error: memory is missing
+    const table: OptionTable = withoutMemory;
+    expect(Object.keys(table)).not.toContain('memory');
+    expect(memory.default).toBe(2048);
+  });
+
+  it('--annotate-color is --annotate-colour; --sharpen takes an optional value; -m and --device have defaults', async () => {
+    expect(resolveOptions({ annotate: 'x', annotateColour: 'red' }).edits.annotate?.colour).toBe('red');
+    const out = scratch();
+    const run = await cli(cat, '-o', join(out, 'a.png'), '-m', 'nearest', '--annotate', 'x', '--annotate-color', 'rgb(1,2,3)');
+    expect(run.stderr).toBe('upscale: Expected a colour as #rgb, #rrggbb or a CSS name for --annotate-colour but received "rgb(1,2,3)"\n');
+    expect(resolveOptions({ sharpen: true }).edits.filters.sharpen).toBe(true);
+    expect(resolveOptions({ sharpen: '2' }).edits.filters.sharpen).toBe(2);
+    const defaults = resolveOptions();
+    expect([defaults.model.name, defaults.device, defaults.memory, defaults.edits.filters.sharpen]).toEqual(['realesr-general-x4v3', 'auto', 2048, undefined]);
+  });
+
+  it('the library takes typed values: numbers, and objects for crop and resize', () => {
+    const resolved = resolveOptions({ tile: 0, quality: 80, crop: { left: 1, top: 2, width: 3, height: 4 }, resize: { width: 10 }, fit: 'cover' });
+    expect(resolved).toMatchObject({ tile: 0, quality: 80, edits: { crop: { left: 1, top: 2, width: 3, height: 4 }, resize: { width: 10, fit: 'cover' } } });
+    expect(() => resolveOptions({ scale: 0.5 })).toThrow('Expected number between 1 and 16 for --scale but received 0.5');
   });
 });
 
@@ -205,6 +283,27 @@ describe('report and exit codes', () => {
     expect(bad.error).toMatch(/bad\.png: not a supported image/);
     // With --json, stderr holds only the one line for the bad file.
     expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/bad\.png: not a supported image/)]);
+  });
+
+  it('the library says the plan, then the result of each file as it finishes: the same entries as the report', async () => {
+    const root = folderWith({ 'good.png': cat, 'bad.png': '' });
+    const out = scratch();
+    const events: UpscaleEvent[] = [];
+    const report = await upscale(root, { output: out, model: 'nearest', onEvent: (event) => events.push(event) });
+    expect(events[0]).toEqual({
+      type: 'plan',
+      files: [
+        { input: join(root, 'bad.png'), output: join(out, 'bad.png') },
+        { input: join(root, 'good.png'), output: join(out, 'good.png') },
+      ],
+      earlierOutputs: 0,
+      model: 'nearest',
+      scale: 4,
+      device: 'cpu',
+    });
+    const results = events.flatMap((e) => (e.type === 'done' ? [e.result] : []));
+    expect(results).toEqual(expect.arrayContaining(report.files));
+    expect(results).toHaveLength(2);
   });
 
   it('plain output: a line per file on stdout, errors and the summary on stderr, no colour on a pipe', async () => {

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { parseNcnn } from '../src/convert/ncnn.js';
 import { ncnnToOnnx } from '../src/convert/onnx.js';
 import { cli, fixtures, scratch, type CliRun } from './helpers.js';
@@ -297,9 +297,14 @@ describe('interrupted batches', () => {
     return root;
   }
 
-  function start(args: string[]) {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `detached`: the CLI leads its own process group, so a signal can go to the group, as a terminal or CI runner sends it. */
+  function start(args: string[], detached = false) {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached });
+    // A test that fails before its signal must not leave the batch running (detached, nothing else would end it).
+    onTestFinished(() => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')));
+    let stdout = '';
     let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const exit = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
     // The inference process shares the CLI's stderr: the pipe closes once both have ended.
@@ -309,7 +314,9 @@ describe('interrupted batches', () => {
         child.stderr.on('close', () => resolve(true));
         setTimeout(() => resolve(false), ms).unref();
       });
-    return { child, exit, stderr: () => stderr, stderrClosed };
+    // Once stdout has closed, every byte the CLI wrote there has been read.
+    const stdoutClosed = new Promise((resolve) => child.stdout.on('close', resolve));
+    return { child, exit, stderr: () => stderr, stderrClosed, stdout: () => stdout, stdoutClosed };
   }
 
   async function waitFor(condition: () => boolean, ms: number) {
@@ -374,6 +381,70 @@ describe('interrupted batches', () => {
     run.child.kill('SIGKILL');
     expect(await run.stderrClosed(20000), run.stderr()).toBe(true);
     expect(run.stderr()).not.toMatch(/Error|^\s+at /m);
+  });
+
+  /**
+   * A small image that finishes, then large ones whose single forward pass (x4plus, whole image) lasts far longer
+   * than the 2 s grace period, so an interrupt lands mid-pass. Resolves once the small one is written.
+   */
+  async function midPass(extra: string[]) {
+    const input = scratch();
+    const coffee = join(fixtures, 'golden', 'coffee-96.png');
+    await sharp(coffee).resize(24, 24).toFile(join(input, 'a.png'));
+    for (const name of ['b.png', 'c.png']) await sharp(coffee).resize(224, 224).toFile(join(input, name));
+    const out = scratch();
+    const run = start([input, '-o', out, '-m', 'realesrgan-x4plus', '--tile', '0', '-j', '1', '--json', ...extra]);
+    await waitFor(() => existsSync(join(out, 'a.png')), 60000);
+    expect(existsSync(join(out, 'a.png')), run.stderr()).toBe(true);
+    // b.png is decoded and its forward pass under way well within this.
+    await new Promise((r) => setTimeout(r, 500));
+    return { run, input, out };
+  }
+
+  /** The one JSON document on stdout after an interrupt mid-pass: a.png done, b.png cut off, c.png never started. */
+  function expectInterruptedReport(stdout: string, input: string, out: string) {
+    const report = JSON.parse(stdout);
+    expect(report.files).toEqual([
+      expect.objectContaining({ input: join(input, 'a.png'), output: join(out, 'a.png'), status: 'ok', outWidth: 96 }),
+      expect.objectContaining({ input: join(input, 'b.png'), output: join(out, 'b.png'), status: 'error', error: `${join(input, 'b.png')}: interrupted` }),
+    ]);
+    expect(report.summary).toMatchObject({ total: 3, ok: 1, failed: 1, notStarted: 1, interrupted: true, model: 'realesrgan-x4plus', scale: 4, device: 'cpu' });
+  }
+
+  it('--json: when the grace period runs out mid-pass, the report of what finished is still printed, then exit 130', async () => {
+    const { run, input, out } = await midPass([]);
+    const started = Date.now();
+    run.child.kill('SIGINT');
+    expect(await run.exit, run.stderr()).toBe(130);
+    // The pass outlasts the grace period: this is the hard exit, not the batch finishing by itself.
+    expect(Date.now() - started).toBeGreaterThan(1500);
+    await run.stdoutClosed;
+    expectInterruptedReport(run.stdout(), input, out);
+  });
+
+  it('--json: a second signal mid-pass still prints exactly one JSON report', async () => {
+    const { run, input, out } = await midPass([]);
+    run.child.kill('SIGINT');
+    await waitFor(() => run.stderr().includes('Interrupted'), 5000);
+    const started = Date.now();
+    run.child.kill('SIGTERM');
+    expect(await run.exit, run.stderr()).toBe(130);
+    expect(Date.now() - started).toBeLessThan(1000);
+    await run.stdoutClosed;
+    expectInterruptedReport(run.stdout(), input, out);
+  });
+
+  it('SIGTERM to the process group is an interruption, not a model failure', async () => {
+    const input = batch(6);
+    const run = start([input, '-o', scratch(), '-m', 'realesrgan-x4plus', '--tile', '16', '-j', '1'], true);
+    await waitFor(() => run.stderr().includes('using'), 30000);
+    expect(run.stderr()).toContain('using');
+    await new Promise((r) => setTimeout(r, 300));
+    // As a terminal or CI runner does: the signal reaches the inference process too.
+    process.kill(-run.child.pid!, 'SIGTERM');
+    expect(await run.exit, run.stderr()).toBe(130);
+    expect(run.stderr()).toContain('Interrupted');
+    expect(run.stderr()).not.toMatch(/Model .* failed/);
   });
 
   it('--skip-existing resumes: only missing outputs are produced', async () => {
