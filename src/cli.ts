@@ -11,7 +11,7 @@ import { messages } from './messages.js';
 import { flagOf, OPTIONS, type OptionSpec, type UpscaleOptions } from './options.js';
 import type { FileResult } from './pipeline.js';
 import { disableSharpCache } from './sharp-raw.js';
-import { interruptedResult, makeReport, type Batch, type UpscaleReport } from './report.js';
+import { interruptedResult, makeReport, type Batch, type UpscaleReport } from './summary.js';
 import { removeTemporaries } from './write.js';
 
 export interface Io {

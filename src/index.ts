@@ -11,7 +11,7 @@ import { loadNetwork, type Network } from './inference.js';
 import { resolveOptions, type UpscaleOptions } from './options.js';
 import { processFile, type Context, type FileResult } from './pipeline.js';
 import { planOutputs } from './outputs.js';
-import { interruptedResult, makeReport, type Batch, type UpscaleReport } from './report.js';
+import { interruptedResult, makeReport, type Batch, type UpscaleReport } from './summary.js';
 
 export async function upscale(inputs: string | readonly string[], options: UpscaleOptions = {}): Promise<UpscaleReport> {
   const started = performance.now();
@@ -64,7 +64,7 @@ export async function upscale(inputs: string | readonly string[], options: Upsca
 
 export { resolveOptions, type UpscaleOptions, type UpscaleEvent, type ResolvedOptions } from './options.js';
 export type { FileResult, Timings } from './pipeline.js';
-export type { Batch, UpscaleReport, UpscaleSummary } from './report.js';
+export type { Batch, UpscaleReport, UpscaleSummary } from './summary.js';
 export type { Image, ImageMetadata } from './image.js';
 export type { Annotation, Colour, Crop, Edits, Filters, Fit, Position, Resize, Watermark } from './edit.js';
 export type { Format } from './formats.js';

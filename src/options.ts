@@ -13,7 +13,7 @@ import { UsageError } from './errors.js';
 import { messages } from './messages.js';
 import { DEVICES, type Device } from './inference.js';
 import type { FileResult } from './pipeline.js';
-import type { Batch } from './report.js';
+import type { Batch } from './summary.js';
 
 /** Progress of a batch, in this order: one `plan`, then per image `start`, `tile`s and `done`. */
 export type UpscaleEvent =
