@@ -6,9 +6,9 @@ import { Command, CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { readManifest } from './catalog.js';
 import { EXIT, exitCodeFor, UsageError } from './errors.js';
-import { upscale } from './index.js';
+import { runBatch } from './index.js';
 import { messages } from './messages.js';
-import { flagOf, OPTIONS, type OptionSpec, type UpscaleOptions } from './options.js';
+import { flagOf, OPTIONS, resolveOptions, type OptionSpec, type UpscaleOptions } from './options.js';
 import type { FileResult } from './pipeline.js';
 import { disableSharpCache } from './sharp-raw.js';
 import { interruptedResult, makeReport, type Batch, type UpscaleReport } from './summary.js';
@@ -144,7 +144,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
       let report: UpscaleReport;
       try {
         if (bars) overall = bars.create(1, 0, { name: 'images' });
-        report = await upscale(inputs, options);
+        report = await runBatch(inputs, resolveOptions(options, 'flag'));
       } finally {
         bars?.stop();
       }

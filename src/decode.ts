@@ -2,9 +2,9 @@
 import { constants, type Stats } from 'node:fs';
 import { lstat, open, readlink, stat } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
-import { errorLine, InputError } from './errors.js';
+import { errorLine, InputError, inputError } from './errors.js';
 import { sharpAgrees, sniff, SNIFF_BYTES, type ReadableFormat } from './formats.js';
-import { errnoText, messages } from './messages.js';
+import { errnoText } from './messages.js';
 import { toEightBit, type Image, type ImageMetadata } from './image.js';
 import { pixelsFrom } from './sharp-raw.js';
 
@@ -54,19 +54,19 @@ async function sniffFile(path: string): Promise<ReadableFormat> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && (await lstat(path).catch(() => undefined))?.isSymbolicLink()) {
-      throw new InputError(messages.brokenLink(path, await readlink(path)));
+      throw inputError('brokenLink', path, await readlink(path));
     }
-    throw new InputError(messages.unreadable(path, errnoText(code)));
+    throw inputError('unreadable', path, errnoText(code));
   }
-  if (!info.isFile()) throw new InputError(messages.notRegularFile(path, kindOf(info)));
-  if (info.size === 0) throw new InputError(messages.emptyFile(path));
+  if (!info.isFile()) throw inputError('notRegularFile', path, kindOf(info));
+  if (info.size === 0) throw inputError('emptyFile', path);
   let lead: Buffer;
   try {
     // Non-blocking, and checked again once open: the path may have been replaced by a FIFO since the stat.
     const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       const opened = await handle.stat();
-      if (!opened.isFile()) throw new InputError(messages.notRegularFile(path, kindOf(opened)));
+      if (!opened.isFile()) throw inputError('notRegularFile', path, kindOf(opened));
       const { buffer, bytesRead } = await handle.read(Buffer.alloc(SNIFF_BYTES), 0, SNIFF_BYTES, 0);
       lead = buffer.subarray(0, bytesRead);
     } finally {
@@ -74,16 +74,16 @@ async function sniffFile(path: string): Promise<ReadableFormat> {
     }
   } catch (error) {
     if (error instanceof InputError) throw error;
-    throw new InputError(messages.unreadable(path, errnoText((error as NodeJS.ErrnoException).code)));
+    throw inputError('unreadable', path, errnoText((error as NodeJS.ErrnoException).code));
   }
   return sniffBytes(path, lead);
 }
 
 /** The format of bytes already in memory, by the same sniffing as a file's. */
 function sniffBytes(name: string, bytes: Buffer): ReadableFormat {
-  if (bytes.length === 0) throw new InputError(messages.emptyFile(name));
+  if (bytes.length === 0) throw inputError('emptyFile', name);
   const { format, detected } = sniff(bytes.subarray(0, SNIFF_BYTES));
-  if (!format) throw new InputError(messages.unsupportedInput(name, detected === 'unknown format' ? detected : `its content is ${detected}`));
+  if (!format) throw inputError('unsupportedInput', name, detected === 'unknown format' ? detected : `its content is ${detected}`);
   return format;
 }
 
@@ -93,12 +93,12 @@ async function metadataOf(path: string, bytes: Buffer | undefined, format: Reada
   try {
     meta = await sharp(bytes ?? path, { limitInputPixels, failOn: 'error', animated: false }).metadata();
   } catch (error) {
-    throw new InputError(messages.corruptInput(path, sharpError(error)));
+    throw inputError('corruptInput', path, sharpError(error));
   }
   if (!sharpAgrees(format, meta.format, meta.compression)) {
-    throw new InputError(messages.unsupportedInput(path, `its content is ${meta.format ?? 'unknown'}, not ${format}`));
+    throw inputError('unsupportedInput', path, `its content is ${meta.format ?? 'unknown'}, not ${format}`);
   }
-  if ((meta.pages ?? 1) > 1) throw new InputError(messages.manyFrames(path, meta.pages!));
+  if ((meta.pages ?? 1) > 1) throw inputError('manyFrames', path, meta.pages!);
   return meta;
 }
 
@@ -110,7 +110,7 @@ export async function readHeader(path: string, bytes?: Buffer): Promise<Header> 
   const format = bytes ? sniffBytes(path, bytes) : await sniffFile(path);
   const metadata = await metadataOf(path, bytes, format, false);
   const { width, height } = metadata.autoOrient ?? metadata;
-  if (!width || !height) throw new InputError(messages.corruptInput(path, 'no image size in header'));
+  if (!width || !height) throw inputError('corruptInput', path, 'no image size in header');
   return { width, height, channels: Math.min(metadata.channels ?? 3, 4), depth: depthOf(metadata), format };
 }
 
@@ -138,7 +138,7 @@ export async function decode(path: string, format: ReadableFormat, maxPixels: nu
     // leaving "Unknown error". A second try recovers the real cause.
     decoded = await run().catch((error: unknown) => (/^unknown error$/i.test(sharpError(error)) ? run() : Promise.reject(error)));
   } catch (error) {
-    throw new InputError(messages.corruptInput(path, sharpError(error)));
+    throw inputError('corruptInput', path, sharpError(error));
   }
   const { data, info } = decoded;
   const image: Image = { data: pixelsFrom(data, wide ? 16 : 8), width: info.width, height: info.height, channels: info.channels as Image['channels'], depth: wide ? 16 : 8 };

@@ -2,7 +2,7 @@
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import fg from 'fast-glob';
-import { UsageError } from './errors.js';
+import { inputError, UsageError, type InputError } from './errors.js';
 import { IMAGE_EXTENSIONS } from './formats.js';
 import { messages } from './messages.js';
 import { besideStem } from './outputs.js';
@@ -14,7 +14,7 @@ export interface Source {
   /** Path below the folder or glob base it came from; mirrored under an --output folder. */
   relative: string;
   /** Why this input cannot be processed, when that is known before it is opened; the batch goes on without it. */
-  problem?: string;
+  problem?: InputError;
 }
 
 /** The leading part of a glob that has no magic characters: where its matches are relative to. */
@@ -77,7 +77,7 @@ export interface Discovered {
  * @param outputFolder an --output folder: never walked into, so outputs written below an input folder are not
  *   taken for inputs on the next run.
  */
-export async function discover(inputs: readonly string[], outputFolder?: string): Promise<Discovered> {
+export async function discover(inputs: readonly string[], outputFolder: string | undefined, name: (key: 'output') => string): Promise<Discovered> {
   const exclude = outputFolder === undefined ? undefined : resolve(outputFolder) + sep;
   const outputReal = outputFolder === undefined ? undefined : await realpath(outputFolder).catch(() => resolve(outputFolder));
   if (inputs.length === 0) throw new UsageError(messages.noInputs());
@@ -99,9 +99,9 @@ export async function discover(inputs: readonly string[], outputFolder?: string)
   for (const input of inputs) {
     const info = await stat(input).catch(() => undefined);
     if (info?.isDirectory()) {
-      if (outputReal !== undefined && (await realpath(input)) === outputReal) throw new UsageError(messages.outputIsInputFolder(outputFolder!));
+      if (outputReal !== undefined && (await realpath(input)) === outputReal) throw new UsageError(messages.outputIsInputFolder(name('output'), outputFolder!));
       const found = await walk(input, imagePattern, exclude);
-      if (found.length === 0) sources.push({ input, relative: basename(input), problem: messages.emptyFolder(input) });
+      if (found.length === 0) sources.push({ input, relative: basename(input), problem: inputError('emptyFolder', input) });
       await addWalked(input, found);
       continue;
     }

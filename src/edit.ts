@@ -4,7 +4,7 @@
  * sharpen), then the watermark and the annotation. Each sharp operation is its own step, so the order is the real one.
  */
 import sharp, { type Sharp } from 'sharp';
-import { errorLine, InputError, UsageError } from './errors.js';
+import { errorLine, inputError, UsageError } from './errors.js';
 import { allocateImage, hasAlpha, maxSample, type Image } from './image.js';
 import { messages } from './messages.js';
 import { imageFrom, sharpFrom } from './sharp-raw.js';
@@ -178,11 +178,11 @@ async function watermarkOverlay(watermark: Watermark, base: Image): Promise<{ in
 }
 
 /** Checks up front that a watermark file is an image sharp can read. */
-export async function checkWatermark(path: string): Promise<void> {
+export async function checkWatermark(path: string, option: string): Promise<void> {
   try {
     await sharp(path).metadata();
   } catch (error) {
-    throw new UsageError(messages.badWatermark(path, errorLine(error)));
+    throw new UsageError(messages.badWatermark(option, path, errorLine(error)));
   }
 }
 
@@ -210,7 +210,7 @@ export function finalSize(width: number, height: number, edits: Edits, input: st
   let h = height;
   if (edits.crop) {
     const { crop } = edits;
-    if (crop.left + crop.width > w || crop.top + crop.height > h) throw new InputError(messages.cropOutside(input, `${crop.left},${crop.top},${crop.width},${crop.height}`, w, h));
+    if (crop.left + crop.width > w || crop.top + crop.height > h) throw inputError('cropOutside', input, `${crop.left},${crop.top},${crop.width},${crop.height}`, w, h);
     w = crop.width;
     h = crop.height;
   }

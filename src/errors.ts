@@ -1,21 +1,39 @@
+import { ERROR_CODES, messages, type ErrorCode } from './messages.js';
+
 /** A bad flag value, unknown model or empty match: nothing is processed, exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
+  readonly code: ErrorCode = 'ERR_USAGE';
 }
 
-/** One input that cannot be processed: reported, the batch goes on, exit code 1. */
+/** One input that cannot be processed: reported, the batch goes on, exit code 1. `code` is stable, for scripts. */
 export class InputError extends Error {
   override name = 'InputError';
+  constructor(
+    message: string,
+    readonly code: ErrorCode,
+  ) {
+    super(message);
+  }
 }
 
 /** A model file that cannot be loaded or run as an upscaler. */
 export class ModelError extends Error {
   override name = 'ModelError';
+  readonly code: ErrorCode = 'ERR_MODEL';
 }
 
 /** Work stopped by SIGINT/SIGTERM or an AbortSignal. */
 export class AbortError extends Error {
   override name = 'AbortError';
+  readonly code: ErrorCode = 'ERR_INTERRUPTED';
+}
+
+type Coded = keyof typeof ERROR_CODES;
+
+/** The InputError of one catalogue message, with that message's stable code. */
+export function inputError<K extends Coded>(key: K, ...args: Parameters<(typeof messages)[K]>): InputError {
+  return new InputError((messages[key] as (...values: typeof args) => string)(...args), ERROR_CODES[key]);
 }
 
 /** The first line of an error's message: what a one-line report can show of a library's error. */

@@ -55,6 +55,11 @@ export function writableFormatOf(extension: string): Format | undefined {
   return FORMATS.find((format) => (READABLE[format].extensions as readonly string[]).includes(bare));
 }
 
+/** The format an input of this format is written as by default: its own, or png where no encoder here writes it (gif). */
+export function writtenAs(format: ReadableFormat): Format {
+  return (FORMATS as readonly string[]).includes(format) ? (format as Format) : 'png';
+}
+
 /** The usual file extension of a written format, with the dot. */
 export function extensionOf(format: Format): string {
   return `.${READABLE[format].extensions[0]}`;

@@ -8,30 +8,37 @@ import { discover } from './discover.js';
 import { checkWatermark } from './edit.js';
 import { AbortError } from './errors.js';
 import { loadNetwork, type Network } from './inference.js';
-import { resolveOptions, type UpscaleOptions } from './options.js';
-import { processFile, type Context, type FileResult } from './pipeline.js';
+import { resolveOptions, type ResolvedOptions, type UpscaleOptions } from './options.js';
+import { processBuffer, processFile, type BufferInfo, type Context, type FileResult, type Input } from './pipeline.js';
 import { planOutputs } from './outputs.js';
 import { interruptedResult, makeReport, type Batch, type UpscaleReport } from './summary.js';
 
-export async function upscale(inputs: string | readonly string[], options: UpscaleOptions = {}): Promise<UpscaleReport> {
-  const started = performance.now();
-  const resolved = resolveOptions(options);
-  if (resolved.edits.watermark) await checkWatermark(resolved.edits.watermark.path);
-  const { sources, earlierOutputs } = await discover(typeof inputs === 'string' ? [inputs] : inputs, resolved.output);
+/** The run a batch or an image makes: the model resolved at the scale, and its network loaded (not for a shipped model's dry run). */
+async function openRun(resolved: ResolvedOptions): Promise<{ run: Run; network?: Network }> {
   const chosen = resolveRun(resolved.model, resolved.scale);
-  const load = (model: NetworkModel) => loadNetwork(model, { device: resolved.device, onDeviceChosen: resolved.onNotice });
-  let network: Network | undefined;
-  let run: Run;
+  const load = (model: NetworkModel) => loadNetwork(model, { device: resolved.device, onDeviceChosen: resolved.onNotice, name: resolved.name });
   if (chosen.kind === 'unprobed') {
     // A custom model's scale is known only once it is loaded and probed, and a dry run must still report it.
-    network = await load(chosen.requested);
-    run = probedRun(chosen, network.scale);
-  } else {
-    run = chosen;
-    if (run.kind === 'network' && !resolved.dryRun) network = await load(run.network);
+    const network = await load(chosen.requested);
+    return { run: probedRun(chosen, network.scale), network };
   }
+  if (chosen.kind === 'network' && !resolved.dryRun) return { run: chosen, network: await load(chosen.network) };
+  return { run: chosen };
+}
+
+/** Upscales files, folders and globs to files, and resolves to the report `--json` prints. */
+export async function upscale(inputs: string | readonly string[], options: UpscaleOptions = {}): Promise<UpscaleReport> {
+  return runBatch(inputs, resolveOptions(options));
+}
+
+/** `upscale()` with options already checked: the CLI's way in, whose messages name flags rather than options. */
+export async function runBatch(inputs: string | readonly string[], resolved: ResolvedOptions): Promise<UpscaleReport> {
+  const started = performance.now();
+  if (resolved.edits.watermark) await checkWatermark(resolved.edits.watermark.path, resolved.name('watermark'));
+  const { sources, earlierOutputs } = await discover(typeof inputs === 'string' ? [inputs] : inputs, resolved.output, resolved.name);
+  const { run, network } = await openRun(resolved);
   try {
-    const planned = await planOutputs(sources, { output: resolved.output, format: resolved.format, scale: run.scale });
+    const planned = await planOutputs(sources, { name: resolved.name, output: resolved.output, format: resolved.format, scale: run.scale });
     const batch: Batch = {
       files: planned.map(({ input, output }) => ({ input, output })),
       earlierOutputs,
@@ -62,12 +69,33 @@ export async function upscale(inputs: string | readonly string[], options: Upsca
   }
 }
 
+/** `upscaleImage`'s options: those of `upscale()` that make sense for one image in memory. */
+export type ImageOptions = Omit<UpscaleOptions, 'output' | 'overwrite' | 'skipExisting' | 'dryRun' | 'concurrency'>;
+
+/**
+ * Upscales one image held in memory (or read from a path) into memory: for a web service or a build plugin. Same
+ * models, edits and checks as `upscale()`; the output format is `format`, else the input's (gif: png). A problem
+ * with the image is thrown as an `InputError` whose `code` says which.
+ */
+export async function upscaleImage(input: Buffer | Uint8Array | string, options: ImageOptions = {}): Promise<{ data: Buffer; info: BufferInfo }> {
+  const resolved = resolveOptions(options);
+  if (resolved.edits.watermark) await checkWatermark(resolved.edits.watermark.path, resolved.name('watermark'));
+  const image: Input = typeof input === 'string' ? { name: input } : { name: 'input', bytes: Buffer.from(input.buffer, input.byteOffset, input.byteLength) };
+  const { run, network } = await openRun(resolved);
+  try {
+    return await processBuffer(image, resolved.format, { options: resolved, run, network, imagesInFlight: 1 });
+  } finally {
+    await network?.release();
+  }
+}
+
 export { resolveOptions, type UpscaleOptions, type UpscaleEvent, type ResolvedOptions } from './options.js';
-export type { FileResult, Timings } from './pipeline.js';
+export type { BufferInfo, FileResult, Timings } from './pipeline.js';
 export type { Batch, UpscaleReport, UpscaleSummary } from './summary.js';
 export type { Image, ImageMetadata } from './image.js';
 export type { Annotation, Colour, Crop, Edits, Filters, Fit, Position, Resize, Watermark } from './edit.js';
 export type { Format } from './formats.js';
 export type { Device } from './inference.js';
 export { UsageError, InputError, ModelError, AbortError } from './errors.js';
+export { ERROR_CODES, type ErrorCode } from './messages.js';
 export { readManifest, modelNames, type ManifestEntry } from './catalog.js';

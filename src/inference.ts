@@ -236,6 +236,8 @@ async function openOn(path: string, device: ConcreteDevice): Promise<{ worker: S
 
 export interface LoadOptions {
   device: Device;
+  /** How messages name the model and device options (`model` or `--model`). */
+  name: (key: 'model' | 'device') => string;
   /** Called once with the line saying which device `auto` chose. */
   onDeviceChosen?: (line: string) => void;
 }
@@ -253,8 +255,8 @@ async function openSession(model: NetworkModel, options: LoadOptions): Promise<O
     try {
       return await openOn(model.path, device);
     } catch (error) {
-      if (device !== 'cpu') throw new UsageError(messages.deviceUnavailable(device, availableDevices()));
-      throw new ModelError(messages.modelNotOnnx(model.name, errorLine(error)));
+      if (device !== 'cpu') throw new UsageError(messages.deviceUnavailable(options.name('device'), device, availableDevices()));
+      throw new ModelError(messages.modelNotOnnx(options.name('model'), model.name, errorLine(error)));
     }
   };
   if (options.device !== 'auto') return { ...(await open(options.device)), device: options.device };
@@ -285,7 +287,7 @@ function availableDevices(): string[] {
 
 /** Loads a network and checks it is an upscaler: one [1,3,H,W] float input, output a whole multiple of it. */
 export async function loadNetwork(model: NetworkModel, options: LoadOptions): Promise<Network> {
-  if (!existsSync(model.path)) throw new UsageError(messages.modelNotOnnx(model.name, 'file not found'));
+  if (!existsSync(model.path)) throw new UsageError(messages.modelNotOnnx(options.name('model'), model.name, 'file not found'));
   const { worker, reply, device, notice } = await openSession(model, options);
   const input = reply.inputs?.[0];
   const shape = input?.shape;
@@ -299,7 +301,7 @@ export async function loadNetwork(model: NetworkModel, options: LoadOptions): Pr
   ) {
     await worker.close();
     const described = input?.isTensor ? `${input.type} [${shape?.join(',')}]` : 'a non-tensor input';
-    throw new UsageError(messages.modelBadInput(model.name, reply.inputNames?.length === 1 ? described : `${reply.inputNames?.length} inputs`));
+    throw new UsageError(messages.modelBadInput(options.name('model'), model.name, reply.inputNames?.length === 1 ? described : `${reply.inputNames?.length} inputs`));
   }
 
   const infer = async (tensor: Float32Array, width: number, height: number, depth: Image['depth'], into?: Image['data']) => {
@@ -311,7 +313,7 @@ export async function loadNetwork(model: NetworkModel, options: LoadOptions): Pr
   let scale = model.scale;
   if (scale === undefined) {
     try {
-      scale = await probeScale(model, infer);
+      scale = await probeScale(model, options.name('model'), infer);
     } catch (error) {
       await worker.close();
       throw error;
@@ -337,6 +339,7 @@ export async function loadNetwork(model: NetworkModel, options: LoadOptions): Pr
 /** A custom model's scale: run a small probe and compare sizes; it must be a whole number. */
 async function probeScale(
   model: NetworkModel,
+  option: string,
   infer: (t: Float32Array, w: number, h: number, depth: Image['depth']) => Promise<{ channels: number; outWidth: number; outHeight: number }>,
 ): Promise<number> {
   const size = 16;
@@ -344,12 +347,12 @@ async function probeScale(
   try {
     probe = await infer(new Float32Array(3 * size * size).fill(0.5), size, size, 8);
   } catch (error) {
-    throw new UsageError(messages.modelNotOnnx(model.name, errorLine(error)));
+    throw new UsageError(messages.modelNotOnnx(option, model.name, errorLine(error)));
   }
   const ratio = probe.outWidth / size;
-  if (probe.channels !== 3) throw new UsageError(messages.modelBadInput(model.name, `an output of ${probe.channels} channels`));
+  if (probe.channels !== 3) throw new UsageError(messages.modelBadInput(option, model.name, `an output of ${probe.channels} channels`));
   if (!Number.isInteger(ratio) || ratio < 1 || probe.outHeight !== size * ratio) {
-    throw new UsageError(messages.modelBadScale(model.name, `${probe.outWidth / size} x ${probe.outHeight / size}`));
+    throw new UsageError(messages.modelBadScale(option, model.name, `${probe.outWidth / size} x ${probe.outHeight / size}`));
   }
   return ratio;
 }

@@ -42,23 +42,23 @@ export const messages = {
   expected: (what: string, flag: string, value: unknown) => `Expected ${what} for ${flag} but received ${quote(value)}`,
   expectedOneOf: (flag: string, allowed: readonly string[], value: unknown) =>
     `Expected one of ${allowed.join(', ')} for ${flag} but received ${quote(value)}`,
-  unknownModel: (value: string, names: readonly string[]) =>
-    `Unknown model ${quote(value)} for --model: expected one of ${names.join(', ')}, or a path to an .onnx file`,
+  unknownModel: (value: string, names: readonly string[], option: string) =>
+    `Unknown model ${quote(value)} for ${option}: expected one of ${names.join(', ')}, or a path to an .onnx file`,
   conflictingFlags: (a: string, b: string) => `${a} and ${b} cannot be used together`,
   needsFlag: (flag: string, needed: string) => `${flag} needs ${needed}`,
-  badWatermark: (path: string, detail: string) => `--watermark ${shown(path)}: not a readable image (${detail})`,
+  badWatermark: (option: string, path: string, detail: string) => `${option} ${shown(path)}: not a readable image (${detail})`,
   noInputs: () => 'No inputs given: pass image files, folders or quoted globs, e.g. upscale "photos/**/*.jpg"',
   nothingMatched: (input: string) => `${shown(input)}: matched no image files (supported: ${READABLE_LIST})`,
   emptyFolder: (input: string) => `${shown(input)}: folder holds no image files (supported: ${READABLE_LIST})`,
   notFound: (input: string) => `${shown(input)}: no such file or directory`,
   brokenLink: (input: string, target: string) => `${shown(input)}: broken link (its target ${shown(target)} does not exist)`,
   notRegularFile: (input: string, kind: string) => `${shown(input)}: not a regular file (${kind}); name an image file or a folder`,
-  outputFileNeedsOneInput: (output: string, count: number) =>
-    `--output ${shown(output)} names a file but ${count} inputs were given: pass a folder to --output`,
-  outputNotWritable: (output: string, extension: string, writable: string) =>
-    `--output ${shown(output)}: ${extension} is not a format this tool writes; name a ${writable} file, or a folder`,
-  outputIsInputFolder: (output: string) =>
-    `--output ${shown(output)} is an input folder itself: outputs would land among their inputs under the same names; choose another folder (inputs are never modified)`,
+  outputFileNeedsOneInput: (option: string, output: string, count: number) =>
+    `${option} ${shown(output)} names a file but ${count} inputs were given: pass a folder to ${option}`,
+  outputNotWritable: (option: string, output: string, extension: string, writable: string) =>
+    `${option} ${shown(output)}: ${extension} is not a format this tool writes; name a ${writable} file, or a folder`,
+  outputIsInputFolder: (option: string, output: string) =>
+    `${option} ${shown(output)} is an input folder itself: outputs would land among their inputs under the same names; choose another folder (inputs are never modified)`,
   earlierOutputsSkipped: (count: number) => `${count} file${count === 1 ? '' : 's'} named like an earlier output beside ${count === 1 ? 'its' : 'their'} input (<name>-x<scale>) not taken as input`,
   outputIsInput: (input: string) =>
     `${shown(input)}: the output path is the input itself; choose another --output or --format (inputs are never modified)`,
@@ -83,18 +83,44 @@ export const messages = {
     `${shown(path)}: needs about ${needMiB} MiB even in the smallest tiles, more than --memory ${budgetMiB} (the enlarged image itself is held in memory); going ahead. Use ${imagesInFlight > 1 ? '-j 1 or ' : ''}a smaller --scale to need less`,
   unwritable: (input: string, output: string, detail: string) =>
     `${shown(input)}: cannot write ${shown(output)} (${detail}); check the folder exists and is writable, and that the disk has space`,
-  modelNotOnnx: (path: string, detail: string) => `--model ${shown(path)}: not a loadable ONNX model (${detail})`,
-  modelBadInput: (path: string, shape: string) =>
-    `--model ${shown(path)}: expected one float32 input of shape [1,3,H,W] but the model takes ${shape}`,
-  modelBadScale: (path: string, scale: string) =>
-    `--model ${shown(path)}: output is not a whole-number multiple of the input (ratio ${scale})`,
+  modelNotOnnx: (option: string, path: string, detail: string) => `${option} ${shown(path)}: not a loadable ONNX model (${detail})`,
+  modelBadInput: (option: string, path: string, shape: string) =>
+    `${option} ${shown(path)}: expected one float32 input of shape [1,3,H,W] but the model takes ${shape}`,
+  modelBadScale: (option: string, path: string, scale: string) =>
+    `${option} ${shown(path)}: output is not a whole-number multiple of the input (ratio ${scale})`,
   modelRunFailed: (model: string, detail: string) => `Model ${shown(model)} failed: ${detail}`,
-  deviceUnavailable: (device: string, available: readonly string[]) =>
-    `--device ${device} is not available on this machine (onnxruntime-node offers ${available.join(', ')}); use --device cpu or auto`,
+  deviceUnavailable: (option: string, device: string, available: readonly string[]) =>
+    `${option} ${device} is not available on this machine (onnxruntime-node offers ${available.join(', ')}); use ${option} cpu or auto`,
   deviceChosen: (device: string, reason: string) => `upscale: using ${device} (${reason})`,
   providerInstalled: (label: string) => `${label} provider installed`,
   providerMissing: (label: string) => `no ${label} provider installed; see README "GPU"`,
   providerFailed: (label: string, detail: string) => `${label} failed to start: ${detail}`,
   interrupted: () => 'Interrupted: finishing images in flight, press Ctrl-C again to stop at once',
-  interruptedFile: (input: string) => `${input}: interrupted`,
+  interruptedFile: (input: string) => `${shown(input)}: interrupted`,
 } as const;
+
+/**
+ * The stable code of each per-file error, as `FileResult.code` and the JSON report carry it: scripts match these,
+ * never the wording.
+ */
+export const ERROR_CODES = {
+  brokenLink: 'ERR_INPUT_BROKEN_LINK',
+  unreadable: 'ERR_INPUT_UNREADABLE',
+  notRegularFile: 'ERR_INPUT_NOT_FILE',
+  emptyFolder: 'ERR_INPUT_EMPTY_FOLDER',
+  emptyFile: 'ERR_INPUT_EMPTY',
+  unsupportedInput: 'ERR_INPUT_FORMAT',
+  corruptInput: 'ERR_INPUT_DECODE',
+  manyFrames: 'ERR_INPUT_FRAMES',
+  tooManyPixels: 'ERR_INPUT_TOO_LARGE',
+  cropOutside: 'ERR_CROP_OUTSIDE',
+  outputCollision: 'ERR_OUTPUT_COLLISION',
+  outputExists: 'ERR_OUTPUT_EXISTS',
+  outputTooLarge: 'ERR_OUTPUT_TOO_LARGE',
+  unwritable: 'ERR_OUTPUT_WRITE',
+  unexpected: 'ERR_UNEXPECTED',
+  interruptedFile: 'ERR_INTERRUPTED',
+} as const satisfies Partial<Record<keyof typeof messages, `ERR_${string}`>>;
+
+/** Every code an error can carry: the per-file ones, and those of a usage error, a model failure and an interruption. */
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES] | 'ERR_USAGE' | 'ERR_MODEL';

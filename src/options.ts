@@ -87,7 +87,12 @@ export interface UpscaleOptions {
   signal?: AbortSignal;
 }
 
+/** How messages name an option: as the library's key (`scale`) or as the command line's flag (`--scale`). */
+export type Spelling = 'option' | 'flag';
+
 export interface ResolvedOptions {
+  /** An option's name as this caller knows it, for messages: `scale` for the library, `--scale` for the CLI. */
+  name: (key: OptionKey) => string;
   output?: string;
   model: Model;
   scale?: number;
@@ -199,16 +204,16 @@ const model: Parser<string, Model> = {
   get text() {
     return modelNames().join(', ');
   },
-  parse: (value) => {
+  parse: (value, flag) => {
     const found = findModel(value);
-    if (!found) throw new UsageError(messages.unknownModel(value, modelNames()));
+    if (!found) throw new UsageError(messages.unknownModel(value, modelNames(), flag));
     return found;
   },
 };
 
 const watermarkFile: Parser<string, string> = {
-  parse: (path) => {
-    if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(messages.badWatermark(path, 'no such file'));
+  parse: (path, flag) => {
+    if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(messages.badWatermark(flag, path, 'no such file'));
     return path;
   },
 };
@@ -257,7 +262,7 @@ export interface OptionSpec<In> {
   alias?: string;
 }
 
-type OptionKey = Exclude<keyof UpscaleOptions, 'onEvent' | 'onNotice' | 'signal'>;
+export type OptionKey = Exclude<keyof UpscaleOptions, 'onEvent' | 'onNotice' | 'signal'>;
 
 /** Every option of `UpscaleOptions`, no more: a missing or extra entry, or a parser for another type, does not compile. */
 export type OptionTable = { [K in OptionKey]-?: OptionSpec<Exclude<UpscaleOptions[K], undefined>> };
@@ -381,20 +386,23 @@ type Values = {
   [K in OptionKey]: ReturnType<Table[K]['parse']['parse']> | (Table[K] extends { default: unknown } ? never : undefined);
 };
 
-function parseAll(options: UpscaleOptions): Values {
+function parseAll(options: UpscaleOptions, name: (key: OptionKey) => string): Values {
   const values: Partial<Record<OptionKey, unknown>> = {};
   for (const key of Object.keys(OPTIONS) as OptionKey[]) {
     const spec = OPTIONS[key] as OptionSpec<unknown>;
     const value = options[key] ?? spec.default;
-    values[key] = value === undefined ? undefined : spec.parse.parse(value, flagOf(key));
+    values[key] = value === undefined ? undefined : spec.parse.parse(value, name(key));
   }
   return values as Values;
 }
 
-export function resolveOptions(options: UpscaleOptions = {}): ResolvedOptions {
-  const values = parseAll(options);
-  if (values.overwrite && values.skipExisting) throw new UsageError(messages.conflictingFlags('--overwrite', '--skip-existing'));
+/** Checks every option; messages name them as `spelling` says (the CLI passes 'flag'). */
+export function resolveOptions(options: UpscaleOptions = {}, spelling: Spelling = 'option'): ResolvedOptions {
+  const name = (key: OptionKey) => (spelling === 'flag' ? flagOf(key) : key);
+  const values = parseAll(options, name);
+  if (values.overwrite && values.skipExisting) throw new UsageError(messages.conflictingFlags(name('overwrite'), name('skipExisting')));
   return {
+    name,
     output: values.output,
     model: values.model,
     scale: values.scale,
@@ -409,7 +417,7 @@ export function resolveOptions(options: UpscaleOptions = {}): ResolvedOptions {
       rotate: values.rotate,
       flip: values.flip,
       flop: values.flop,
-      resize: resolveResize(options, values),
+      resize: resolveResize(options, values, name),
       colour: {
         brightness: values.brightness,
         saturation: values.saturation,
@@ -424,8 +432,8 @@ export function resolveOptions(options: UpscaleOptions = {}): ResolvedOptions {
         blur: values.blur,
         sharpen: values.sharpen,
       },
-      watermark: resolveWatermark(options, values),
-      annotate: resolveAnnotation(options, values),
+      watermark: resolveWatermark(options, values, name),
+      annotate: resolveAnnotation(options, values, name),
     },
     overwrite: values.overwrite,
     skipExisting: values.skipExisting,
@@ -440,31 +448,31 @@ export function resolveOptions(options: UpscaleOptions = {}): ResolvedOptions {
 }
 
 /** --resize, or its --width / --height shorthands, with --fit applied. */
-function resolveResize(options: UpscaleOptions, values: Values): Resize | undefined {
+function resolveResize(options: UpscaleOptions, values: Values, name: (key: OptionKey) => string): Resize | undefined {
   const { width, height, fit } = values;
   if (values.resize !== undefined && (width !== undefined || height !== undefined)) {
-    throw new UsageError(messages.conflictingFlags('--resize', width !== undefined ? '--width' : '--height'));
+    throw new UsageError(messages.conflictingFlags(name('resize'), name(width !== undefined ? 'width' : 'height')));
   }
   const resize = values.resize ?? (width !== undefined || height !== undefined ? { width, height } : undefined);
   if (fit === undefined) return resize;
-  if (!resize) throw new UsageError(messages.needsFlag('--fit', '--resize, --width or --height'));
-  if (resize.fit === 'fill' && fit !== 'fill') throw new UsageError(messages.conflictingFlags(`--resize ${String(options.resize)}`, `--fit ${fit}`));
+  if (!resize) throw new UsageError(messages.needsFlag(name('fit'), `${name('resize')}, ${name('width')} or ${name('height')}`));
+  if (resize.fit === 'fill' && fit !== 'fill') throw new UsageError(messages.conflictingFlags(`${name('resize')} ${String(options.resize)}`, `${name('fit')} ${fit}`));
   return { ...resize, fit };
 }
 
-function resolveWatermark(options: UpscaleOptions, values: Values): Watermark | undefined {
+function resolveWatermark(options: UpscaleOptions, values: Values, name: (key: OptionKey) => string): Watermark | undefined {
   if (values.watermark === undefined) {
-    const stray = options.watermarkOpacity !== undefined ? '--watermark-opacity' : options.watermarkScale !== undefined ? '--watermark-scale' : undefined;
-    if (stray) throw new UsageError(messages.needsFlag(stray, '--watermark <file>'));
+    const stray = options.watermarkOpacity !== undefined ? 'watermarkOpacity' : options.watermarkScale !== undefined ? 'watermarkScale' : undefined;
+    if (stray) throw new UsageError(messages.needsFlag(name(stray), `${name('watermark')} <file>`));
     return undefined;
   }
   const position = values.watermarkPosition ?? PLACEMENT.watermark;
   return { path: values.watermark, position, opacity: values.watermarkOpacity, scale: values.watermarkScale };
 }
 
-function resolveAnnotation(options: UpscaleOptions, values: Values): Annotation | undefined {
+function resolveAnnotation(options: UpscaleOptions, values: Values, name: (key: OptionKey) => string): Annotation | undefined {
   if (values.annotate === undefined) {
-    if (options.annotateSize !== undefined) throw new UsageError(messages.needsFlag('--annotate-size', '--annotate <text>'));
+    if (options.annotateSize !== undefined) throw new UsageError(messages.needsFlag(name('annotateSize'), `${name('annotate')} <text>`));
     return undefined;
   }
   // The watermark and the annotation share --watermark-position, as the one placement flag.

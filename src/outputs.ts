@@ -4,7 +4,7 @@ import { realpath } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Source } from './discover.js';
 import { extensionOf, isImageExtension, writableFormatOf, WRITABLE_EXTENSIONS, type Format } from './formats.js';
-import { UsageError } from './errors.js';
+import { inputError, UsageError } from './errors.js';
 import { messages } from './messages.js';
 
 export interface PlannedFile extends Source {
@@ -16,11 +16,11 @@ export interface PlannedFile extends Source {
  * `-o` names a file when it has an image extension and is not an existing folder. An image extension the tool does
  * not write (`-o x.bmp`) is a mistake, not a folder name.
  */
-function outputFileFormat(output: string | undefined): Format | undefined {
+function outputFileFormat(output: string | undefined, option: string): Format | undefined {
   if (output === undefined || output.endsWith('/') || (existsSync(output) && statSync(output).isDirectory())) return undefined;
   const extension = extname(output);
   const format = writableFormatOf(extension);
-  if (!format && isImageExtension(extension)) throw new UsageError(messages.outputNotWritable(output, extension.slice(1).toLowerCase(), WRITABLE_EXTENSIONS));
+  if (!format && isImageExtension(extension)) throw new UsageError(messages.outputNotWritable(option, output, extension.slice(1).toLowerCase(), WRITABLE_EXTENSIONS));
   return format;
 }
 
@@ -46,6 +46,8 @@ export function besideStem(stem: string): string | undefined {
 }
 
 export interface PlanOptions {
+  /** How messages name the output option (`output` or `--output`). */
+  name: (key: 'output') => string;
   output?: string;
   format?: Format;
   scale: number;
@@ -56,8 +58,9 @@ export interface PlanOptions {
  * outputs collide each get a problem naming the other, and the rest of the batch runs.
  */
 export async function planOutputs(sources: readonly Source[], options: PlanOptions): Promise<PlannedFile[]> {
-  const fileFormat = outputFileFormat(options.output);
-  if (fileFormat && sources.length > 1) throw new UsageError(messages.outputFileNeedsOneInput(options.output!, sources.length));
+  const option = options.name('output');
+  const fileFormat = outputFileFormat(options.output, option);
+  if (fileFormat && sources.length > 1) throw new UsageError(messages.outputFileNeedsOneInput(option, options.output!, sources.length));
   const planned = sources.map((source): PlannedFile => {
     const stem = basename(source.relative, extname(source.relative));
     if (fileFormat) return { ...source, output: options.output!, format: options.format ?? fileFormat };
@@ -81,7 +84,7 @@ export async function planOutputs(sources: readonly Source[], options: PlanOptio
     if (files.length < 2) continue;
     for (const file of files) {
       const other = files.find((f) => f !== file)!;
-      file.problem = messages.outputCollision(file.input, file.output, other.input);
+      file.problem = inputError('outputCollision', file.input, file.output, other.input);
     }
   }
   return planned;

@@ -1,13 +1,14 @@
 /** One image through the stages: header checks → decode → upscale (tiled network or baseline) → edits → encode → write. */
 import type { Run } from './catalog.js';
-import { decode, readHeader } from './decode.js';
+import { stat } from 'node:fs/promises';
+import { decode, readHeader, type Header } from './decode.js';
 import { applyEdits, finalSize, resizeTo } from './edit.js';
-import { encodeToFile } from './encode.js';
-import { READABLE } from './formats.js';
-import { AbortError, errorLine, InputError, ModelError } from './errors.js';
-import { allocateImage, hasAlpha, isOpaque, joinAlpha, maxSample, splitAlpha, toEightBit, type Image } from './image.js';
+import { encodeToBuffer, encodeToFile } from './encode.js';
+import { READABLE, writtenAs, type Format } from './formats.js';
+import { AbortError, errorLine, InputError, inputError, ModelError } from './errors.js';
+import { allocateImage, hasAlpha, isOpaque, joinAlpha, maxSample, splitAlpha, toEightBit, type Image, type ImageMetadata } from './image.js';
 import { planImage, type ImagePlan, type PassPlan } from './image-plan.js';
-import { messages } from './messages.js';
+import { ERROR_CODES, messages, type ErrorCode } from './messages.js';
 import type { Network } from './inference.js';
 import type { ResolvedOptions } from './options.js';
 import type { PlannedFile } from './outputs.js';
@@ -30,6 +31,10 @@ export interface FileResult {
   output: string;
   status: 'ok' | 'skipped' | 'error' | 'planned';
   error?: string;
+  /** With `error`: its stable code (`ERR_INPUT_DECODE`, `ERR_OUTPUT_EXISTS`, …), for scripts. */
+  code?: ErrorCode;
+  /** The output file's size, once written. */
+  bytes?: number;
   width?: number;
   height?: number;
   outWidth?: number;
@@ -37,6 +42,23 @@ export interface FileResult {
   model: string;
   ms: number;
   timings?: Timings;
+}
+
+/** What `upscaleImage` resolves to beside the encoded bytes. */
+export interface BufferInfo {
+  format: Format;
+  /** The input's size, after EXIF orientation. */
+  width: number;
+  height: number;
+  outWidth: number;
+  outHeight: number;
+  channels: Image['channels'];
+  depth: Image['depth'];
+  bytes: number;
+  model: string;
+  scale: number;
+  ms: number;
+  timings: Timings;
 }
 
 export interface Context {
@@ -133,63 +155,128 @@ export async function processFile(file: PlannedFile, context: Context): Promise<
   }
 }
 
+/** One input: the name messages use (its path, `-` for stdin), and its bytes when they are already in memory. */
+export interface Input {
+  name: string;
+  bytes?: Buffer;
+}
+
+/** What the header says an input will become, worked out before any pixel is decoded. */
+interface Inspected {
+  header: Header;
+  format: Format;
+  /** The output's size after the scale and the edits. */
+  final: { width: number; height: number };
+}
+
+/** Header checks before any pixel work: limits, the output's size against its format, the memory notice. */
+async function inspect(input: Input, formatFor: (header: Header) => Format, context: Context): Promise<Inspected> {
+  const { options } = context;
+  const header = await readHeader(input.name, input.bytes);
+  const format = formatFor(header);
+  if (header.width * header.height > options.maxPixels) throw inputError('tooManyPixels', input.name, header.width, header.height, options.maxPixels);
+  const upscaled = targetSize(header.width, header.height, context.run.scale);
+  const final = finalSize(upscaled.width, upscaled.height, options.edits, input.name);
+  const limit = READABLE[format].maxSide;
+  if (final.width > limit || final.height > limit) throw inputError('outputTooLarge', input.name, format, final.width, final.height, limit);
+  // Before decoding, whether alpha is all opaque is unknown; the memory estimate does not depend on it.
+  const headerPlan = planImage({ ...header, alpha: hasAlpha(header) }, context.run, planSettings(context));
+  // Said on a dry run too, so a batch can be checked against a machine before it runs.
+  if (headerPlan.estimateMiB !== undefined && headerPlan.estimateMiB > options.memory) {
+    options.onNotice?.(messages.overBudget(input.name, headerPlan.estimateMiB, options.memory, context.imagesInFlight));
+  }
+  return { header, format, final };
+}
+
+function planSettings({ options, imagesInFlight }: Context) {
+  return { tile: options.tile, tileOverlap: options.tileOverlap, memory: options.memory, imagesInFlight };
+}
+
+/** Decode → upscale by the plan → edits: the output's pixels and the metadata to carry over (none if stripped). */
+async function render(input: Input, header: Header, context: Context, timings: Timings): Promise<{ image: Image; metadata?: ImageMetadata }> {
+  const { options } = context;
+  let phase = performance.now();
+  checkAbort(options.signal);
+  const decoded = await decode(input.name, header.format, options.maxPixels, input.bytes);
+  timings.decode = performance.now() - phase;
+  // The plan that runs: from the decoded pixels, where a fully opaque alpha plane is known to skip the network.
+  const plan = planImage({ ...decoded.image, alpha: hasAlpha(decoded.image) && !isOpaque(decoded.image) }, context.run, planSettings(context));
+  options.onEvent?.({ type: 'start', input: input.name, tilesDone: 0, tilesTotal: plan.tilesTotal });
+  let done = 0;
+  const onTile = () => options.onEvent?.({ type: 'tile', input: input.name, tilesDone: ++done, tilesTotal: plan.tilesTotal });
+  let image = await upscalePixels(decoded.image, plan, context, onTile, timings);
+  phase = performance.now();
+  image = await applyEdits(image, options.edits);
+  timings.edit = performance.now() - phase;
+  checkAbort(options.signal);
+  return { image, metadata: options.stripMetadata ? undefined : decoded.metadata };
+}
+
+function newTimings(): Timings {
+  return { decode: 0, inference: 0, stitch: 0, edit: 0, encode: 0 };
+}
+
+function rounded(timings: Timings): Timings {
+  return Object.fromEntries(Object.entries(timings).map(([stage, ms]) => [stage, Math.round(ms)])) as unknown as Timings;
+}
+
+/** An error as a file's result: the message and its stable code; anything unforeseen is reported, not thrown. */
+function failure(error: unknown, input: string): { error: string; code: ErrorCode } {
+  if (error instanceof InputError || error instanceof ModelError) return { error: error.message, code: error.code };
+  return { error: messages.unexpected(input, errorLine(error)), code: ERROR_CODES.unexpected };
+}
+
 async function processImage(file: PlannedFile, context: Context): Promise<FileResult> {
   const { options } = context;
   const started = performance.now();
   const result: FileResult = { input: file.input, output: file.output, status: 'ok', model: context.run.variant.name, ms: 0 };
-  const timings: Timings = { decode: 0, inference: 0, stitch: 0, edit: 0, encode: 0 };
+  const timings = newTimings();
+  const elapsed = () => Math.round(performance.now() - started);
   try {
-    if (file.problem) throw new InputError(file.problem);
+    if (file.problem) throw file.problem;
     if (await exists(file.output)) {
       if (options.skipExisting) return { ...result, status: 'skipped' };
-      if (!options.overwrite && !options.dryRun) throw new InputError(messages.outputExists(file.input, file.output));
+      if (!options.overwrite && !options.dryRun) throw inputError('outputExists', file.input, file.output);
     }
-    let phase = performance.now();
-    const header = await readHeader(file.input);
-    Object.assign(result, { width: header.width, height: header.height });
-    if (header.width * header.height > options.maxPixels) {
-      throw new InputError(messages.tooManyPixels(file.input, header.width, header.height, options.maxPixels));
-    }
-    const upscaled = targetSize(header.width, header.height, context.run.scale);
-    const final = finalSize(upscaled.width, upscaled.height, options.edits, file.input);
-    Object.assign(result, { outWidth: final.width, outHeight: final.height });
-    const limit = READABLE[file.format].maxSide;
-    if (final.width > limit || final.height > limit) {
-      throw new InputError(messages.outputTooLarge(file.input, file.format, final.width, final.height, limit));
-    }
-    const settings = { tile: options.tile, tileOverlap: options.tileOverlap, memory: options.memory, imagesInFlight: context.imagesInFlight };
-    // Before decoding, whether alpha is all opaque is unknown; the memory estimate does not depend on it.
-    const headerPlan = planImage({ ...header, alpha: hasAlpha(header) }, context.run, settings);
-    // Said on a dry run too, so a batch can be checked against a machine before it runs.
-    if (headerPlan.estimateMiB !== undefined && headerPlan.estimateMiB > options.memory) {
-      options.onNotice?.(messages.overBudget(file.input, headerPlan.estimateMiB, options.memory, context.imagesInFlight));
-    }
-    if (options.dryRun) return { ...result, status: 'planned', ms: Math.round(performance.now() - started) };
-    checkAbort(options.signal);
-    const decoded = await decode(file.input, header.format, options.maxPixels);
-    timings.decode = performance.now() - phase;
-    // The plan that runs: from the decoded pixels, where a fully opaque alpha plane is known to skip the network.
-    const plan = planImage({ ...decoded.image, alpha: hasAlpha(decoded.image) && !isOpaque(decoded.image) }, context.run, settings);
-    options.onEvent?.({ type: 'start', input: file.input, tilesDone: 0, tilesTotal: plan.tilesTotal });
-    let done = 0;
-    const onTile = () => options.onEvent?.({ type: 'tile', input: file.input, tilesDone: ++done, tilesTotal: plan.tilesTotal });
-    let image = await upscalePixels(decoded.image, plan, context, onTile, timings);
-    phase = performance.now();
-    image = await applyEdits(image, options.edits);
-    timings.edit = performance.now() - phase;
-    checkAbort(options.signal);
-    phase = performance.now();
-    const encoding = { format: file.format, quality: options.quality, metadata: options.stripMetadata ? undefined : decoded.metadata };
+    const input = { name: file.input };
+    const { header, final } = await inspect(input, () => file.format, context);
+    Object.assign(result, { width: header.width, height: header.height, outWidth: final.width, outHeight: final.height });
+    if (options.dryRun) return { ...result, status: 'planned', ms: elapsed() };
+    const { image, metadata } = await render(input, header, context, timings);
+    const phase = performance.now();
+    const encoding = { format: file.format, quality: options.quality, metadata };
     await writeAtomically(file.output, (temporary) => encodeToFile(image, encoding, temporary), { overwrite: options.overwrite, input: file.input });
     timings.encode = performance.now() - phase;
-    const rounded = Object.fromEntries(Object.entries(timings).map(([stage, ms]) => [stage, Math.round(ms)])) as unknown as Timings;
-    return { ...result, outWidth: image.width, outHeight: image.height, ms: Math.round(performance.now() - started), timings: rounded };
+    const bytes = (await stat(file.output)).size;
+    return { ...result, outWidth: image.width, outHeight: image.height, bytes, ms: elapsed(), timings: rounded(timings) };
   } catch (error) {
     if (error instanceof AbortError) throw error;
-    const message =
-      error instanceof InputError || error instanceof ModelError
-        ? error.message
-        : messages.unexpected(file.input, errorLine(error));
-    return { ...result, status: 'error', error: message, ms: Math.round(performance.now() - started) };
+    return { ...result, status: 'error', ...failure(error, file.input), ms: elapsed() };
   }
+}
+
+/** One image in memory through the same stages, encoded into memory: `upscaleImage`'s work. */
+export async function processBuffer(input: Input, format: Format | undefined, context: Context): Promise<{ data: Buffer; info: BufferInfo }> {
+  const started = performance.now();
+  const timings = newTimings();
+  const { header, format: chosen } = await inspect(input, (h) => format ?? writtenAs(h.format), context);
+  const { image, metadata } = await render(input, header, context, timings);
+  const phase = performance.now();
+  const data = await encodeToBuffer(image, { format: chosen, quality: context.options.quality, metadata });
+  timings.encode = performance.now() - phase;
+  const info: BufferInfo = {
+    format: chosen,
+    width: header.width,
+    height: header.height,
+    outWidth: image.width,
+    outHeight: image.height,
+    channels: image.channels,
+    depth: image.depth,
+    bytes: data.length,
+    model: context.run.variant.name,
+    scale: context.run.scale,
+    ms: Math.round(performance.now() - started),
+    timings: rounded(timings),
+  };
+  return { data, info };
 }

@@ -2,7 +2,7 @@
  * The report `upscale()` resolves to and `--json` prints. Built here both when a batch ends and when the CLI is
  * stopped at once mid-batch, so the two cannot differ in shape.
  */
-import { messages } from './messages.js';
+import { ERROR_CODES, messages } from './messages.js';
 import type { FileResult } from './pipeline.js';
 
 export interface UpscaleSummary {
@@ -38,7 +38,7 @@ export interface Batch {
 
 /** The result of an image stopped before it was done: it counts as failed. */
 export function interruptedResult(file: { input: string; output: string }, model: string): FileResult {
-  return { input: file.input, output: file.output, status: 'error', error: messages.interruptedFile(file.input), model, ms: 0 };
+  return { input: file.input, output: file.output, status: 'error', error: messages.interruptedFile(file.input), code: ERROR_CODES.interruptedFile, model, ms: 0 };
 }
 
 /** `files`: the results of the inputs that were started, in the batch's order; the rest count as not started. */

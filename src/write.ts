@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { access, link, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { InputError } from './errors.js';
-import { errnoText, messages } from './messages.js';
+import { InputError, inputError } from './errors.js';
+import { errnoText } from './messages.js';
 
 /** Temporary files being written right now, so an interrupt can remove them. */
 const temporaries = new Set<string>();
@@ -50,7 +50,7 @@ export async function writeAtomically(
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (error instanceof InputError || code === undefined) throw error;
-    throw new InputError(messages.unwritable(input, target, errnoText(code)));
+    throw inputError('unwritable', input, target, errnoText(code));
   }
 }
 
@@ -86,7 +86,7 @@ async function moveIntoPlace(temporary: string, target: string, overwrite: boole
     await link(temporary, target);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new InputError(messages.outputExists(input, target));
+    if (code === 'EEXIST') throw inputError('outputExists', input, target);
     // File systems without hard links (FAT, some network shares): fall back to a plain rename.
     if (code !== 'EPERM' && code !== 'ENOTSUP') throw error;
     await rename(temporary, target);

@@ -137,7 +137,7 @@ describe('options: one table drives the help, the parsing and the messages', () 
   it('the library takes typed values: numbers, and objects for crop and resize', () => {
     const resolved = resolveOptions({ tile: 0, quality: 80, crop: { left: 1, top: 2, width: 3, height: 4 }, resize: { width: 10 }, fit: 'cover' });
     expect(resolved).toMatchObject({ tile: 0, quality: 80, edits: { crop: { left: 1, top: 2, width: 3, height: 4 }, resize: { width: 10, fit: 'cover' } } });
-    expect(() => resolveOptions({ scale: 0.5 })).toThrow('Expected number between 1 and 16 for --scale but received 0.5');
+    expect(() => resolveOptions({ scale: 0.5 })).toThrow('Expected number between 1 and 16 for scale but received 0.5');
   });
 });
 
