@@ -12,11 +12,15 @@ import { resolveOptions, type UpscaleOptions } from './options.js';
 import { processFile, type Context, type FileResult } from './pipeline.js';
 import { planOutputs } from './outputs.js';
 import { interruptedResult, makeReport, type Batch, type UpscaleReport } from './summary.js';
+import { preparePage } from './pages.js';
+import { REPORT_FLAG, writeReportPage } from './report.js';
 
 export async function upscale(inputs: string | readonly string[], options: UpscaleOptions = {}): Promise<UpscaleReport> {
   const started = performance.now();
   const resolved = resolveOptions(options);
   if (resolved.edits.watermark) await checkWatermark(resolved.edits.watermark.path);
+  // Before the batch: a report that cannot be written should not be found out hours later.
+  if (resolved.report !== undefined) await preparePage(resolved.report, REPORT_FLAG);
   const { sources, earlierOutputs } = await discover(typeof inputs === 'string' ? [inputs] : inputs, resolved.output);
   const chosen = resolveRun(resolved.model, resolved.scale);
   const load = (model: NetworkModel) => loadNetwork(model, { device: resolved.device, onDeviceChosen: resolved.onNotice });
@@ -56,7 +60,9 @@ export async function upscale(inputs: string | readonly string[], options: Upsca
       ),
     );
     const files = settled.filter((f): f is FileResult => f !== undefined);
-    return makeReport(batch, files, resolved.signal?.aborted ?? false, Math.round(performance.now() - started));
+    const report = makeReport(batch, files, resolved.signal?.aborted ?? false, Math.round(performance.now() - started));
+    if (resolved.report !== undefined) await writeReportPage(resolved.report, report, resolved);
+    return report;
   } finally {
     await network?.release();
   }
@@ -71,3 +77,5 @@ export type { Format } from './formats.js';
 export type { Device } from './inference.js';
 export { UsageError, InputError, ModelError, AbortError } from './errors.js';
 export { readManifest, modelNames, type ManifestEntry } from './catalog.js';
+export { compare, type CompareOptions, type CompareReport } from './compare.js';
+export type { CompareResult } from './pages.js';
