@@ -43,6 +43,7 @@ export class Browser {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (result: Record<string, unknown>) => void; reject: (error: Error) => void }>();
   private readonly listeners = new Set<(message: Message) => void>();
+  private exited = false;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -64,10 +65,13 @@ export class Browser {
         }
       }
     });
-    child.on('exit', () => {
+    const gone = () => {
+      this.exited = true;
       for (const { reject } of this.pending.values()) reject(new Error('chromium exited'));
       this.pending.clear();
-    });
+    };
+    child.on('exit', gone);
+    child.on('error', gone);
   }
 
   static launch(path: string): Browser {
@@ -83,6 +87,7 @@ export class Browser {
 
   send(method: string, params: Record<string, unknown> = {}, sessionId?: string): Promise<Record<string, unknown>> {
     const id = ++this.nextId;
+    if (this.exited) return Promise.reject(new Error('chromium exited'));
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       (this.child.stdio[3] as Writable).write(`${JSON.stringify({ id, method, params, ...(sessionId && { sessionId }) })}\0`);
@@ -116,9 +121,11 @@ export class Browser {
   }
 
   async close(): Promise<void> {
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    await this.send('Browser.close').catch(() => this.child.kill());
-    await exited;
+    if (!this.exited) {
+      const exited = new Promise((resolve) => this.child.once('exit', resolve));
+      await this.send('Browser.close').catch(() => this.child.kill());
+      await exited;
+    }
     rmSync(this.profile, { recursive: true, force: true });
   }
 }
