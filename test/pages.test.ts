@@ -3,7 +3,7 @@
  * open them, to check the DOM, drag the slider, use the keyboard and the zoom, and take the screenshots the README
  * shows (written to docs/ when UPDATE_DOCS=1).
  */
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
@@ -87,6 +87,15 @@ describe('--report', () => {
   it('folder walks leave the page files out: a rerun does not take thumbnails for photos', async () => {
     const run = await cliIn('upscaled', '-o', 'again', '-m', 'bicubic', '--dry-run', '--json');
     expect(JSON.parse(run.stdout).files.map((f: { input: string }) => f.input)).toEqual(['upscaled/a cat #1.png', 'upscaled/cat-alpha.png', 'upscaled/chelsea.png', 'upscaled/coffee.png', 'upscaled/grey.tiff']);
+  });
+
+  it('says the edits in the order they are applied', async () => {
+    const out = scratch();
+    const run = await cli(join(fixtures, 'images', 'cat.png'), '-o', join(out, 'cat.png'), '-m', 'nearest', '--sharpen', '--saturation', '1.2', '--flip', '--crop', '0,0,96,80', '--report', join(out, 'r.html'));
+    expect(run.code).toBe(0);
+    const html = readFileSync(join(out, 'r.html'), 'utf8');
+    expect(html).toContain('<dt>edits</dt><dd>crop 0,0,96,80, flip, saturation 1.2, sharpen</dd>');
+    expect(html).toContain('<dt>output</dt><dd>96×80</dd>');
   });
 
   it('one entry per file with its sizes, status and error; every image loads from disk', async (context) => {
