@@ -5,7 +5,8 @@ import { Chalk } from 'chalk';
 import { Command, CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { readManifest } from './catalog.js';
-import { EXIT, exitCodeFor, UsageError } from './errors.js';
+import { compare, COMPARE_MODELS } from './compare.js';
+import { EXIT, exitCodeFor, InputError, UsageError } from './errors.js';
 import { runBatch } from './index.js';
 import { messages } from './messages.js';
 import { flagOf, OPTIONS, resolveOptions, type OptionSpec, type UpscaleOptions } from './options.js';
@@ -154,6 +155,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
       }
       if (flags.json) printReport(report);
       else if (!flags.quiet) writeErr(summaryLine(report));
+      if (flags.report !== undefined && !flags.quiet && !flags.json) writeErr(messages.pageWritten(flags.report));
       done(report.summary.interrupted ? EXIT.interrupted : report.summary.failed > 0 ? EXIT.failed : EXIT.ok);
     });
 
@@ -185,6 +187,33 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
       }
       done(EXIT.ok);
     });
+
+  program
+    .command('compare')
+    .description('run one image (or a crop of it) through several models and write a page showing the same region of each side by side, with the time each took')
+    .argument('<image>', 'the image to compare on')
+    .option('-m, --model <a,b,c>', `models and baselines, comma-separated: ${OPTIONS.model.parse.text}, or .onnx files (default: ${COMPARE_MODELS.join(',')})`)
+    .option('-s, --scale <n>', `output scale for every model, ${OPTIONS.scale.parse.text} (default: each model's own)`)
+    .option('--crop <left,top,width,height>', 'compare this region only, in input pixels (slow models stay quick)')
+    .option('-o, --output <file.html>', 'the page to write; the images go in the folder beside it named <page>_files')
+    .option('--device <device>', `execution provider: ${OPTIONS.device.parse.text} (default: ${OPTIONS.device.default})`)
+    .action(async (image: string, flags: { model?: string; scale?: string; crop?: string; output?: string; device?: string }) => {
+      const result = await compare(image, {
+        models: flags.model,
+        scale: flags.scale,
+        crop: flags.crop,
+        output: flags.output,
+        device: flags.device,
+        signal: io.signal,
+        onNotice: (line) => writeErr(colour.dim(line)),
+      });
+      for (const r of result.results) {
+        if (r.error) writeErr(colour.red(`${r.model}: ${r.error}`));
+        else io.stdout.write(`${r.model}: ${r.width}x${r.height} in ${seconds(r.ms!)} (${seconds(r.totalMs!)} with model loading)\n`);
+      }
+      writeErr(messages.pageWritten(result.page));
+      done(result.results.some((r) => r.error) ? EXIT.failed : EXIT.ok);
+    });
   return program;
 }
 
@@ -206,7 +235,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     }
     removeTemporaries();
     const exit = exitCodeFor(error);
-    if (error instanceof Error && (exit !== EXIT.failed || error instanceof UsageError)) {
+    // An InputError reaching here names one file the run could not read or write (compare's image, a --report page).
+    if (error instanceof Error && (exit !== EXIT.failed || error instanceof UsageError || error instanceof InputError)) {
       io.stderr.write(`upscale: ${error.message}\n`);
     } else {
       // Not a user error: a bug. Keep the stack so it can be reported.

@@ -1,9 +1,10 @@
 /** Expands the command line's files, folders and globs into the list of images to process. */
+import { existsSync } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import fg from 'fast-glob';
 import { inputError, UsageError, type InputError } from './errors.js';
-import { IMAGE_EXTENSIONS } from './formats.js';
+import { IMAGE_EXTENSIONS, PAGE_EXTENSIONS } from './formats.js';
 import { messages } from './messages.js';
 import { besideStem } from './outputs.js';
 
@@ -48,10 +49,23 @@ async function walk(folder: string, pattern: string, exclude: string | undefined
   for (const entry of entries) {
     const path = join(folder, entry.path);
     if (exclude !== undefined && resolve(path).startsWith(exclude)) continue;
+    if (inPageFiles(folder, entry.path)) continue;
     if (entry.dirent.isFile()) found.push(entry.path);
     else if (entry.dirent.isSymbolicLink() && !(await stat(path).catch(() => undefined))?.isDirectory()) found.push(entry.path);
   }
   return found.sort();
+}
+
+/**
+ * Whether a walked path lies in a web page's files folder (`report_files/` beside `report.html`, as --report and
+ * `upscale compare` write, and as browsers save pages): its pictures are the page's, not photos to upscale.
+ */
+function inPageFiles(folder: string, path: string): boolean {
+  const parts = path.split('/');
+  return parts.slice(0, -1).some((part, i) => {
+    const page = /^(.+)_files$/.exec(part)?.[1];
+    return page !== undefined && PAGE_EXTENSIONS.some((extension) => existsSync(join(folder, ...parts.slice(0, i), page + extension)));
+  });
 }
 
 /**

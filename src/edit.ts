@@ -79,6 +79,26 @@ export interface Edits {
   annotate?: Annotation;
 }
 
+/** The edits in the order they are applied, each as its flag would say it (`crop 0,0,96,96`, `sharpen`): for the report page. */
+export function describeEdits(edits: Edits): string[] {
+  const said: string[] = [];
+  const { crop, resize, colour, filters } = edits;
+  if (crop) said.push(`crop ${crop.left},${crop.top},${crop.width},${crop.height}`);
+  if (edits.rotate !== undefined && edits.rotate % 360 !== 0) said.push(`rotate ${edits.rotate}`);
+  if (edits.flip) said.push('flip');
+  if (edits.flop) said.push('flop');
+  if (resize) said.push(`resize ${resize.width ?? ''}x${resize.height ?? ''}${resize.fit ? ` ${resize.fit}` : ''}`);
+  for (const name of ['brightness', 'saturation', 'hue', 'contrast', 'gamma'] as const) if (colour[name] !== undefined) said.push(`${name} ${colour[name]}`);
+  if (filters.grayscale) said.push('grayscale');
+  if (filters.normalize) said.push('normalize');
+  if (filters.denoise !== undefined) said.push(`denoise ${filters.denoise}`);
+  if (filters.blur !== undefined) said.push(`blur ${filters.blur}`);
+  if (filters.sharpen !== undefined) said.push(filters.sharpen === true ? 'sharpen' : `sharpen ${filters.sharpen}`);
+  if (edits.watermark) said.push(`watermark ${edits.watermark.path}`);
+  if (edits.annotate) said.push(`annotate "${edits.annotate.text}"`);
+  return said;
+}
+
 /** Exact-size resampling with lanczos3: brings a model's output to the requested scale. */
 export async function resizeTo(image: Image, width: number, height: number): Promise<Image> {
   if (image.width === width && image.height === height) return image;

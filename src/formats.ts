@@ -31,6 +31,9 @@ export const READABLE = {
 
 export type ReadableFormat = keyof typeof READABLE;
 
+/** Extensions of the HTML pages the tool writes (--report, `upscale compare`), with the dot. */
+export const PAGE_EXTENSIONS: readonly string[] = ['.html', '.htm'];
+
 /** Extensions that folder and glob walks pick up. */
 export const IMAGE_EXTENSIONS: readonly string[] = Object.values(READABLE).flatMap((spec) => spec.extensions);
 

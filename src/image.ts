@@ -74,3 +74,14 @@ export function toEightBit(image: Image): Image {
   for (let i = 0; i < image.data.length; i++) eight.data[i] = Math.round(image.data[i]! / 257);
   return eight;
 }
+
+/** The rectangle `left, top, width, height` of an image, which must lie inside it. */
+export function extract(image: Image, rect: { left: number; top: number; width: number; height: number }): Image {
+  const out = allocateImage(rect.width, rect.height, image.channels, image.depth);
+  const rowLength = rect.width * image.channels;
+  for (let y = 0; y < rect.height; y++) {
+    const from = ((rect.top + y) * image.width + rect.left) * image.channels;
+    out.data.set(image.data.subarray(from, from + rowLength), y * rowLength);
+  }
+  return out;
+}

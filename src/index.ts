@@ -12,6 +12,8 @@ import { resolveOptions, type ResolvedOptions, type UpscaleOptions } from './opt
 import { processBuffer, processFile, type BufferInfo, type Context, type FileResult, type Input } from './pipeline.js';
 import { planOutputs } from './outputs.js';
 import { interruptedResult, makeReport, type Batch, type UpscaleReport } from './summary.js';
+import { preparePage } from './pages.js';
+import { writeReportPage } from './report.js';
 
 /** The run a batch or an image makes: the model resolved at the scale, and its network loaded (not for a shipped model's dry run). */
 async function openRun(resolved: ResolvedOptions): Promise<{ run: Run; network?: Network }> {
@@ -35,6 +37,8 @@ export async function upscale(inputs: string | readonly string[], options: Upsca
 export async function runBatch(inputs: string | readonly string[], resolved: ResolvedOptions): Promise<UpscaleReport> {
   const started = performance.now();
   if (resolved.edits.watermark) await checkWatermark(resolved.edits.watermark.path, resolved.name('watermark'));
+  // Before the batch: a report that cannot be written should not be found out hours later.
+  if (resolved.report !== undefined) await preparePage(resolved.report, resolved.name('report'));
   const { sources, earlierOutputs } = await discover(typeof inputs === 'string' ? [inputs] : inputs, resolved.output, resolved.name);
   const { run, network } = await openRun(resolved);
   try {
@@ -63,7 +67,9 @@ export async function runBatch(inputs: string | readonly string[], resolved: Res
       ),
     );
     const files = settled.filter((f): f is FileResult => f !== undefined);
-    return makeReport(batch, files, resolved.signal?.aborted ?? false, Math.round(performance.now() - started));
+    const report = makeReport(batch, files, resolved.signal?.aborted ?? false, Math.round(performance.now() - started));
+    if (resolved.report !== undefined) await writeReportPage(resolved.report, report, resolved);
+    return report;
   } finally {
     await network?.release();
   }
@@ -99,3 +105,5 @@ export type { Device } from './inference.js';
 export { UsageError, InputError, ModelError, AbortError } from './errors.js';
 export { ERROR_CODES, type ErrorCode } from './messages.js';
 export { readManifest, modelNames, type ManifestEntry } from './catalog.js';
+export { compare, type CompareOptions, type CompareReport } from './compare.js';
+export type { CompareResult } from './pages.js';

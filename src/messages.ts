@@ -95,6 +95,11 @@ export const messages = {
   providerInstalled: (label: string) => `${label} provider installed`,
   providerMissing: (label: string) => `no ${label} provider installed; see README "GPU"`,
   providerFailed: (label: string, detail: string) => `${label} failed to start: ${detail}`,
+  pageUnwritable: (flag: string, page: string, detail: string) =>
+    `${flag} ${shown(page)}: cannot write the page (${detail}); choose a folder that exists and is writable`,
+  pageWritten: (page: string) => `wrote ${shown(page)}`,
+  compareCropOutside: (image: string, crop: string, width: number, height: number) =>
+    `${shown(image)}: --crop ${crop} lies outside the ${width}x${height} image (compare crops in input pixels)`,
   interrupted: () => 'Interrupted: finishing images in flight, press Ctrl-C again to stop at once',
   interruptedFile: (input: string) => `${shown(input)}: interrupted`,
 } as const;
@@ -120,6 +125,7 @@ export const ERROR_CODES = {
   unwritable: 'ERR_OUTPUT_WRITE',
   unexpected: 'ERR_UNEXPECTED',
   interruptedFile: 'ERR_INTERRUPTED',
+  pageUnwritable: 'ERR_REPORT_WRITE',
 } as const satisfies Partial<Record<keyof typeof messages, `ERR_${string}`>>;
 
 /** Every code an error can carry: the per-file ones, and those of a usage error, a model failure and an interruption. */

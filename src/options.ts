@@ -7,8 +7,9 @@
 import { availableParallelism } from 'node:os';
 import { DEFAULT_MODEL, findModel, modelNames, type Model } from './catalog.js';
 import { existsSync, statSync } from 'node:fs';
+import { extname } from 'node:path';
 import { FITS, POSITIONS, type Annotation, type Crop, type Edits, type Fit, type Position, type Resize, type Watermark } from './edit.js';
-import { FORMATS, writableFormatOf, type Format } from './formats.js';
+import { FORMATS, PAGE_EXTENSIONS, writableFormatOf, type Format } from './formats.js';
 import { UsageError } from './errors.js';
 import { messages } from './messages.js';
 import { DEVICES, type Device } from './inference.js';
@@ -81,6 +82,8 @@ export interface UpscaleOptions {
   maxPixels?: number | string;
   /** Memory budget for the whole run (both processes), in MiB; picks the default tile size. */
   memory?: number | string;
+  /** An .html file: once the batch is done, a page showing every file before and after (see report.ts). */
+  report?: string;
   onEvent?: (event: UpscaleEvent) => void;
   /** One line when `device: 'auto'` picks a device, or when an image cannot fit `memory` even in 16 px tiles. */
   onNotice?: (line: string) => void;
@@ -109,6 +112,7 @@ export interface ResolvedOptions {
   stripMetadata: boolean;
   maxPixels: number;
   memory: number;
+  report?: string;
   onEvent?: (event: UpscaleEvent) => void;
   onNotice?: (line: string) => void;
   signal?: AbortSignal;
@@ -218,7 +222,15 @@ const watermarkFile: Parser<string, string> = {
   },
 };
 
-const crop: Parser<Crop | string, Crop> = {
+/** A page the tool writes (--report, compare's -o): named .html or .htm, so a browser opens it and no image is overwritten. */
+export const htmlFile: Parser<string, string> = {
+  parse: (value, flag) => {
+    if (typeof value !== 'string' || !PAGE_EXTENSIONS.includes(extname(value).toLowerCase())) throw new UsageError(messages.expected('a file name ending in .html', flag, value));
+    return value;
+  },
+};
+
+export const crop: Parser<Crop | string, Crop> = {
   parse: (value, flag) => {
     const parts = typeof value === 'string' ? value.split(',').map((p) => p.trim()) : [value.left, value.top, value.width, value.height];
     const numbers = parts.map(parseNumber);
@@ -372,6 +384,7 @@ export const OPTIONS = {
     parse: integer(256, 1_048_576),
     default: DEFAULT_MEMORY_MIB,
   },
+  report: { arg: '<file.html>', help: 'also write a page showing every file before and after, with thumbnails, sizes and errors', parse: htmlFile },
 } satisfies OptionTable;
 
 /** `tileOverlap` → `--tile-overlap`: what the CLI is given, and what messages name. */
@@ -401,6 +414,8 @@ export function resolveOptions(options: UpscaleOptions = {}, spelling: Spelling 
   const name = (key: OptionKey) => (spelling === 'flag' ? flagOf(key) : key);
   const values = parseAll(options, name);
   if (values.overwrite && values.skipExisting) throw new UsageError(messages.conflictingFlags(name('overwrite'), name('skipExisting')));
+  // A dry run writes nothing, and has no outputs to show.
+  if (values.dryRun && values.report !== undefined) throw new UsageError(messages.conflictingFlags(name('dryRun'), name('report')));
   return {
     name,
     output: values.output,
@@ -441,6 +456,7 @@ export function resolveOptions(options: UpscaleOptions = {}, spelling: Spelling 
     stripMetadata: values.stripMetadata,
     maxPixels: values.maxPixels,
     memory: values.memory,
+    report: values.report,
     onEvent: options.onEvent,
     onNotice: options.onNotice,
     signal: options.signal,
