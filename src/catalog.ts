@@ -92,7 +92,7 @@ export interface UnprobedRun {
 
 export const BASELINES: readonly Interpolation[] = ['nearest', 'bilinear', 'bicubic'];
 export const DEFAULT_MODEL = 'realesr-general-x4v3';
-const BASELINE_SCALE = 4;
+export const BASELINE_SCALE = 4;
 
 export const modelsDir = fileURLToPath(new URL('../models/', import.meta.url));
 

@@ -1,14 +1,15 @@
 /** The command line: a Commander program built by `makeProgram`, run in-process by tests and by bin/upscale.js. */
 import { writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { Chalk } from 'chalk';
 import { Command, CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { readManifest } from './catalog.js';
+import { BASELINE_SCALE, BASELINES, readManifest } from './catalog.js';
 import { compare, COMPARE_MODELS } from './compare.js';
 import { EXIT, exitCodeFor, InputError, UsageError } from './errors.js';
 import { runBatch } from './index.js';
-import { messages } from './messages.js';
+import { messages, shown } from './messages.js';
 import { flagOf, OPTIONS, resolveOptions, type OptionSpec, type UpscaleOptions } from './options.js';
 import type { FileResult } from './pipeline.js';
 import { disableSharpCache } from './sharp-raw.js';
@@ -74,9 +75,10 @@ function summaryLine(report: UpscaleReport): string {
 
 function fileLine(file: FileResult, colour: InstanceType<typeof Chalk>): string {
   const size = file.width ? ` (${file.width}x${file.height} → ${file.outWidth}x${file.outHeight})` : '';
-  if (file.status === 'planned') return `${file.input} → ${file.output}${size}`;
-  if (file.status === 'skipped') return colour.dim(`skipped ${file.input}: ${file.output} exists`);
-  return `${colour.green('✔')} ${file.input} → ${file.output}${size} ${colour.dim(seconds(file.ms))}`;
+  const [input, output] = [shown(file.input), shown(file.output)];
+  if (file.status === 'planned') return `${input} → ${output}${size}`;
+  if (file.status === 'skipped') return colour.dim(`skipped ${input}: ${output} exists`);
+  return `${colour.green('✔')} ${input} → ${output}${size} ${colour.dim(seconds(file.ms))}`;
 }
 
 export function makeProgram(io: Io, done: (code: number) => void): Command {
@@ -85,6 +87,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
   const writeErr = (line: string) => io.stderr.write(`${line}\n`);
   program
     .description('Upscale images 2x-8x with Real-ESRGAN networks or classic interpolation, then crop, rotate, flip or resize them.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .argument('[inputs...]', 'image files, folders (walked recursively) and quoted globs');
   addTableOptions(program);
   program
@@ -128,7 +131,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
         signal: io.signal,
         onNotice: (line) => (flags.quiet ? undefined : writeErr(colour.dim(line))),
         onEvent: (event) => {
-          if (event.type === 'plan') batch = event;
+          if (event.type === 'plan') (batch = event), overall?.setTotal(event.files.length);
           // An image in flight has no result yet; a finished one has, unless it was interrupted.
           if (event.type === 'start' || event.type === 'done') results.set(event.input, event.type === 'done' ? event.result : undefined);
           if (!bars) return;
@@ -164,26 +167,41 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
     .description('list the models with scale, architecture, parameters, licence and source')
     .option('--json', 'print { "models": [...] } on stdout')
     .action((flags: { json?: boolean }) => {
-      const models = readManifest().map(({ name, scale, architecture, parameters, macsPerPixel, receptiveFieldRadius, bestFor, speedClass, licence, source }) => ({
+      const networks = readManifest().map(({ name, scale, architecture, parameters, macsPerPixel, receptiveFieldRadius, bestFor, speedClass, licence, source }) => ({
         name,
         scale,
-        architecture,
-        parameters,
-        macsPerPixel,
-        receptiveFieldRadius,
+        architecture: architecture as string,
+        parameters: parameters as number | null,
+        macsPerPixel: macsPerPixel as number | null,
+        receptiveFieldRadius: receptiveFieldRadius as number | null,
         bestFor,
         speedClass,
-        licence,
-        source: `${source.package} ${source.path}`,
+        licence: licence as string | null,
+        source: `${source.package} ${source.path}` as string | null,
       }));
+      // -m takes the baselines too, so a script validating -m against this list must find them; null where a field
+      // does not apply to an interpolation.
+      const baselines = BASELINES.map((name) => ({
+        name,
+        scale: BASELINE_SCALE,
+        architecture: 'interpolation',
+        parameters: null,
+        macsPerPixel: null,
+        receptiveFieldRadius: null,
+        bestFor: 'comparison, pixel art (nearest)',
+        speedClass: 'fast' as const,
+        licence: null,
+        source: null,
+      }));
+      const models = [...networks, ...baselines];
       if (flags.json) {
         io.stdout.write(`${JSON.stringify({ models }, null, 2)}\n`);
       } else {
-        const rows = models.map((m) => [m.name, `x${m.scale}`, m.architecture, `${(m.parameters / 1e6).toFixed(2)} M`, m.speedClass, m.bestFor, m.licence]);
+        const rows = networks.map((m) => [m.name, `x${m.scale}`, m.architecture, `${(m.parameters! / 1e6).toFixed(2)} M`, m.speedClass, m.bestFor, m.licence!]);
         const header = ['name', 'scale', 'architecture', 'parameters', 'speed', 'best for', 'licence'];
         const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
         for (const row of [header, ...rows]) io.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
-        io.stdout.write('baselines: nearest, bilinear, bicubic (x4 by default, any --scale)\n');
+        io.stdout.write(`baselines: ${BASELINES.join(', ')} (x${BASELINE_SCALE} by default, any --scale)\n`);
       }
       done(EXIT.ok);
     });
@@ -215,6 +233,11 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
       done(result.results.some((r) => r.error) ? EXIT.failed : EXIT.ok);
     });
   return program;
+}
+
+/** The package's own version, from its package.json (one folder up from both src/ and dist/). */
+function packageVersion(): string {
+  return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 }
 
 /** Runs the CLI and resolves to its exit code; the only place exit codes are decided. */

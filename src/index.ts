@@ -18,7 +18,7 @@ import { writeReportPage } from './report.js';
 /** The run a batch or an image makes: the model resolved at the scale, and its network loaded (not for a shipped model's dry run). */
 async function openRun(resolved: ResolvedOptions): Promise<{ run: Run; network?: Network }> {
   const chosen = resolveRun(resolved.model, resolved.scale);
-  const load = (model: NetworkModel) => loadNetwork(model, { device: resolved.device, onDeviceChosen: resolved.onNotice, name: resolved.name });
+  const load = (model: NetworkModel) => loadNetwork(model, { device: resolved.device, onDeviceChosen: resolved.onNotice, optionName: resolved.optionName });
   if (chosen.kind === 'unprobed') {
     // A custom model's scale is known only once it is loaded and probed, and a dry run must still report it.
     const network = await load(chosen.requested);
@@ -36,13 +36,13 @@ export async function upscale(inputs: string | readonly string[], options: Upsca
 /** `upscale()` with options already checked: the CLI's way in, whose messages name flags rather than options. */
 export async function runBatch(inputs: string | readonly string[], resolved: ResolvedOptions): Promise<UpscaleReport> {
   const started = performance.now();
-  if (resolved.edits.watermark) await checkWatermark(resolved.edits.watermark.path, resolved.name('watermark'));
+  if (resolved.edits.watermark) await checkWatermark(resolved.edits.watermark.path, resolved.optionName('watermark'));
   // Before the batch: a report that cannot be written should not be found out hours later.
-  if (resolved.report !== undefined) await preparePage(resolved.report, resolved.name('report'));
-  const { sources, earlierOutputs } = await discover(typeof inputs === 'string' ? [inputs] : inputs, resolved.output, resolved.name);
+  if (resolved.report !== undefined) await preparePage(resolved.report, resolved.optionName('report'));
+  const { sources, earlierOutputs } = await discover(typeof inputs === 'string' ? [inputs] : inputs, resolved.output, resolved.optionName);
   const { run, network } = await openRun(resolved);
   try {
-    const planned = await planOutputs(sources, { name: resolved.name, output: resolved.output, format: resolved.format, scale: run.scale });
+    const planned = await planOutputs(sources, { optionName: resolved.optionName, output: resolved.output, format: resolved.format, scale: run.scale });
     const batch: Batch = {
       files: planned.map(({ input, output }) => ({ input, output })),
       earlierOutputs,
@@ -85,7 +85,7 @@ export type ImageOptions = Omit<UpscaleOptions, 'output' | 'overwrite' | 'skipEx
  */
 export async function upscaleImage(input: Buffer | Uint8Array | string, options: ImageOptions = {}): Promise<{ data: Buffer; info: BufferInfo }> {
   const resolved = resolveOptions(options);
-  if (resolved.edits.watermark) await checkWatermark(resolved.edits.watermark.path, resolved.name('watermark'));
+  if (resolved.edits.watermark) await checkWatermark(resolved.edits.watermark.path, resolved.optionName('watermark'));
   const image: Input = typeof input === 'string' ? { name: input } : { name: 'input', bytes: Buffer.from(input.buffer, input.byteOffset, input.byteLength) };
   const { run, network } = await openRun(resolved);
   try {

@@ -237,7 +237,7 @@ async function openOn(path: string, device: ConcreteDevice): Promise<{ worker: S
 export interface LoadOptions {
   device: Device;
   /** How messages name the model and device options (`model` or `--model`). */
-  name: (key: 'model' | 'device') => string;
+  optionName: (key: 'model' | 'device') => string;
   /** Called once with the line saying which device `auto` chose. */
   onDeviceChosen?: (line: string) => void;
 }
@@ -255,8 +255,8 @@ async function openSession(model: NetworkModel, options: LoadOptions): Promise<O
     try {
       return await openOn(model.path, device);
     } catch (error) {
-      if (device !== 'cpu') throw new UsageError(messages.deviceUnavailable(options.name('device'), device, availableDevices()));
-      throw new ModelError(messages.modelNotOnnx(options.name('model'), model.name, errorLine(error)));
+      if (device !== 'cpu') throw new UsageError(messages.deviceUnavailable(options.optionName('device'), device, availableDevices()));
+      throw new ModelError(messages.modelNotOnnx(options.optionName('model'), model.name, errorLine(error)));
     }
   };
   if (options.device !== 'auto') return { ...(await open(options.device)), device: options.device };
@@ -287,7 +287,7 @@ function availableDevices(): string[] {
 
 /** Loads a network and checks it is an upscaler: one [1,3,H,W] float input, output a whole multiple of it. */
 export async function loadNetwork(model: NetworkModel, options: LoadOptions): Promise<Network> {
-  if (!existsSync(model.path)) throw new UsageError(messages.modelNotOnnx(options.name('model'), model.name, 'file not found'));
+  if (!existsSync(model.path)) throw new UsageError(messages.modelNotOnnx(options.optionName('model'), model.name, 'file not found'));
   const { worker, reply, device, notice } = await openSession(model, options);
   const input = reply.inputs?.[0];
   const shape = input?.shape;
@@ -301,7 +301,7 @@ export async function loadNetwork(model: NetworkModel, options: LoadOptions): Pr
   ) {
     await worker.close();
     const described = input?.isTensor ? `${input.type} [${shape?.join(',')}]` : 'a non-tensor input';
-    throw new UsageError(messages.modelBadInput(options.name('model'), model.name, reply.inputNames?.length === 1 ? described : `${reply.inputNames?.length} inputs`));
+    throw new UsageError(messages.modelBadInput(options.optionName('model'), model.name, reply.inputNames?.length === 1 ? described : `${reply.inputNames?.length} inputs`));
   }
 
   const infer = async (tensor: Float32Array, width: number, height: number, depth: Image['depth'], into?: Image['data']) => {
@@ -313,7 +313,7 @@ export async function loadNetwork(model: NetworkModel, options: LoadOptions): Pr
   let scale = model.scale;
   if (scale === undefined) {
     try {
-      scale = await probeScale(model, options.name('model'), infer);
+      scale = await probeScale(model, options.optionName('model'), infer);
     } catch (error) {
       await worker.close();
       throw error;

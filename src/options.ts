@@ -95,7 +95,7 @@ export type Spelling = 'option' | 'flag';
 
 export interface ResolvedOptions {
   /** An option's name as this caller knows it, for messages: `scale` for the library, `--scale` for the CLI. */
-  name: (key: OptionKey) => string;
+  optionName: (key: OptionKey) => string;
   output?: string;
   model: Model;
   scale?: number;
@@ -417,7 +417,7 @@ export function resolveOptions(options: UpscaleOptions = {}, spelling: Spelling 
   // A dry run writes nothing, and has no outputs to show.
   if (values.dryRun && values.report !== undefined) throw new UsageError(messages.conflictingFlags(name('dryRun'), name('report')));
   return {
-    name,
+    optionName: name,
     output: values.output,
     model: values.model,
     scale: values.scale,

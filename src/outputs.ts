@@ -47,7 +47,7 @@ export function besideStem(stem: string): string | undefined {
 
 export interface PlanOptions {
   /** How messages name the output option (`output` or `--output`). */
-  name: (key: 'output') => string;
+  optionName: (key: 'output') => string;
   output?: string;
   format?: Format;
   scale: number;
@@ -58,7 +58,7 @@ export interface PlanOptions {
  * outputs collide each get a problem naming the other, and the rest of the batch runs.
  */
 export async function planOutputs(sources: readonly Source[], options: PlanOptions): Promise<PlannedFile[]> {
-  const option = options.name('output');
+  const option = options.optionName('output');
   const fileFormat = outputFileFormat(options.output, option);
   if (fileFormat && sources.length > 1) throw new UsageError(messages.outputFileNeedsOneInput(option, options.output!, sources.length));
   const planned = sources.map((source): PlannedFile => {

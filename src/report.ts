@@ -59,9 +59,9 @@ async function entryFor(file: FileResult, index: number, page: string, maxPixels
 }
 
 /** Writes the page for a finished (or interrupted) batch; the folder was checked by `preparePage` before it ran. */
-export async function writeReportPage(page: string, report: UpscaleReport, options: Pick<ResolvedOptions, 'edits' | 'maxPixels' | 'name'>): Promise<void> {
+export async function writeReportPage(page: string, report: UpscaleReport, options: Pick<ResolvedOptions, 'edits' | 'maxPixels' | 'optionName'>): Promise<void> {
   const limit = pLimit(availableParallelism());
   const entries = await Promise.all(report.files.map((file, i) => limit(() => entryFor(file, i, page, options.maxPixels))));
   const html = reportPage({ entries, summary: report.summary, edits: describeEdits(options.edits), created: new Date() });
-  await writePage(page, options.name('report'), html);
+  await writePage(page, options.optionName('report'), html);
 }
