@@ -6,7 +6,7 @@ import fg from 'fast-glob';
 import { inputError, UsageError, type InputError } from './errors.js';
 import { IMAGE_EXTENSIONS, PAGE_EXTENSIONS } from './formats.js';
 import { messages } from './messages.js';
-import { besideStem } from './outputs.js';
+import { besidePattern } from './outputs.js';
 
 
 export interface Source {
@@ -70,12 +70,13 @@ function inPageFiles(folder: string, path: string): boolean {
 
 /**
  * Drops walked files named like this tool's output beside an input that is walked too (`cat-x4.png` beside
- * `cat.png`), so a second run in place neither upscales its own outputs nor refuses to start.
+ * `cat.png`, by the output name template `beside`), so a second run in place neither upscales its own outputs nor
+ * refuses to start.
  */
-function withoutOwnOutputs(found: readonly string[]): { kept: string[]; dropped: number } {
+function withoutOwnOutputs(found: readonly string[], beside: RegExp): { kept: string[]; dropped: number } {
   const stems = new Set(found.map((rel) => join(dirname(rel), basename(rel, extname(rel)))));
   const kept = found.filter((rel) => {
-    const of = besideStem(basename(rel, extname(rel)));
+    const of = beside.exec(basename(rel))?.groups?.stem;
     return of === undefined || !stems.has(join(dirname(rel), of));
   });
   return { kept, dropped: found.length - kept.length };
@@ -90,8 +91,10 @@ export interface Discovered {
 /**
  * @param outputFolder an --output folder: never walked into, so outputs written below an input folder are not
  *   taken for inputs on the next run.
+ * @param besideName the template outputs beside their inputs are named by, to leave earlier ones out.
  */
-export async function discover(inputs: readonly string[], outputFolder: string | undefined, name: (key: 'output') => string): Promise<Discovered> {
+export async function discover(inputs: readonly string[], outputFolder: string | undefined, besideName: string, name: (key: 'output') => string): Promise<Discovered> {
+  const beside = besidePattern(besideName);
   const exclude = outputFolder === undefined ? undefined : resolve(outputFolder) + sep;
   const outputReal = outputFolder === undefined ? undefined : await realpath(outputFolder).catch(() => resolve(outputFolder));
   if (inputs.length === 0) throw new UsageError(messages.noInputs());
@@ -105,7 +108,7 @@ export async function discover(inputs: readonly string[], outputFolder: string |
     sources.push({ input: path, relative: rel });
   };
   const addWalked = async (base: string, found: readonly string[]) => {
-    const { kept, dropped } = withoutOwnOutputs(found);
+    const { kept, dropped } = withoutOwnOutputs(found, beside);
     earlierOutputs += dropped;
     for (const rel of kept) await add(join(base, rel), rel);
   };

@@ -10,7 +10,7 @@ import { AbortError } from './errors.js';
 import { loadNetwork, type Network } from './inference.js';
 import { resolveOptions, type ResolvedOptions, type UpscaleOptions } from './options.js';
 import { processBuffer, processFile, type BufferInfo, type Context, type FileResult, type Input } from './pipeline.js';
-import { planOutputs } from './outputs.js';
+import { DEFAULT_NAMES, planOutputs } from './outputs.js';
 import { interruptedResult, makeReport, type Batch, type UpscaleReport } from './summary.js';
 import { preparePage } from './pages.js';
 import { writeReportPage } from './report.js';
@@ -28,6 +28,11 @@ async function openRun(resolved: ResolvedOptions): Promise<{ run: Run; network?:
   return { run: chosen };
 }
 
+/** How outputs beside their inputs are named: `--name` without an output folder, else the default. */
+function besideTemplate(resolved: ResolvedOptions): string {
+  return resolved.output === undefined && resolved.name !== undefined ? resolved.name : DEFAULT_NAMES.beside;
+}
+
 /** Upscales files, folders and globs to files, and resolves to the report `--json` prints. */
 export async function upscale(inputs: string | readonly string[], options: UpscaleOptions = {}): Promise<UpscaleReport> {
   return runBatch(inputs, resolveOptions(options));
@@ -39,10 +44,10 @@ export async function runBatch(inputs: string | readonly string[], resolved: Res
   if (resolved.edits.watermark) await checkWatermark(resolved.edits.watermark.path, resolved.optionName('watermark'));
   // Before the batch: a report that cannot be written should not be found out hours later.
   if (resolved.report !== undefined) await preparePage(resolved.report, resolved.optionName('report'));
-  const { sources, earlierOutputs } = await discover(typeof inputs === 'string' ? [inputs] : inputs, resolved.output, resolved.optionName);
+  const { sources, earlierOutputs } = await discover(typeof inputs === 'string' ? [inputs] : inputs, resolved.output, besideTemplate(resolved), resolved.optionName);
   const { run, network } = await openRun(resolved);
   try {
-    const planned = await planOutputs(sources, { optionName: resolved.optionName, output: resolved.output, format: resolved.format, scale: run.scale });
+    const planned = await planOutputs(sources, { optionName: resolved.optionName, output: resolved.output, format: resolved.format, scale: run.scale, model: run.variant.name, name: resolved.name });
     const batch: Batch = {
       files: planned.map(({ input, output }) => ({ input, output })),
       earlierOutputs,

@@ -59,7 +59,7 @@ export const messages = {
     `${option} ${shown(output)}: ${extension} is not a format this tool writes; name a ${writable} file, or a folder`,
   outputIsInputFolder: (option: string, output: string) =>
     `${option} ${shown(output)} is an input folder itself: outputs would land among their inputs under the same names; choose another folder (inputs are never modified)`,
-  earlierOutputsSkipped: (count: number) => `${count} file${count === 1 ? '' : 's'} named like an earlier output beside ${count === 1 ? 'its' : 'their'} input (<name>-x<scale>) not taken as input`,
+  earlierOutputsSkipped: (count: number) => `${count} file${count === 1 ? '' : 's'} named like an earlier output beside ${count === 1 ? 'its' : 'their'} input not taken as input`,
   outputIsInput: (input: string) =>
     `${shown(input)}: the output path is the input itself; choose another --output or --format (inputs are never modified)`,
   outputCollision: (input: string, output: string, other: string) =>

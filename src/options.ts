@@ -10,6 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { FITS, POSITIONS, type Annotation, type Crop, type Edits, type Fit, type Position, type Resize, type Watermark } from './edit.js';
 import { FORMATS, PAGE_EXTENSIONS, writableFormatOf, type Format } from './formats.js';
+import { checkNameTemplate, DEFAULT_NAMES, NAME_FIELDS } from './outputs.js';
 import { UsageError } from './errors.js';
 import { messages } from './messages.js';
 import { DEVICES, type Device } from './inference.js';
@@ -32,6 +33,12 @@ export type UpscaleEvent =
 export interface UpscaleOptions {
   /** A folder (the input tree is mirrored below it) or, with one input, a file. */
   output?: string;
+  /**
+   * The output name's template, relative to `output` (or to each input's folder without one): `{stem}`, `{ext}`,
+   * `{model}`, `{scale}`, `{dir}` (the input's folder below the one walked). Default `{dir}/{stem}.{ext}` with an
+   * output folder, `{stem}-x{scale}.{ext}` beside the input.
+   */
+  name?: string;
   /** A shipped model name, a baseline (`nearest`, `bilinear`, `bicubic`) or a path to an `.onnx` file. */
   model?: string;
   /** Output scale, fractions too; default: the model's own. */
@@ -97,6 +104,7 @@ export interface ResolvedOptions {
   /** An option's name as this caller knows it, for messages: `scale` for the library, `--scale` for the CLI. */
   optionName: (key: OptionKey) => string;
   output?: string;
+  name?: string;
   model: Model;
   scale?: number;
   tile?: number;
@@ -194,6 +202,15 @@ const nonEmpty: Parser<string, string> = {
   },
 };
 
+const nameTemplate: Parser<string, string> = {
+  text: NAME_FIELDS.map((field) => `{${field}}`).join(', '),
+  parse: (value, flag) => {
+    const wrong = typeof value === 'string' && value.trim() !== '' ? checkNameTemplate(value) : value;
+    if (wrong !== undefined) throw new UsageError(messages.expected(`a name template using ${NAME_FIELDS.map((f) => `{${f}}`).join(', ')}`, flag, value));
+    return value;
+  },
+};
+
 const COLOUR = /^(#[0-9a-f]{3}|#[0-9a-f]{4}|#[0-9a-f]{6}|#[0-9a-f]{8}|[a-z]+)$/i;
 
 const colour: Parser<string, string> = {
@@ -281,6 +298,12 @@ export type OptionTable = { [K in OptionKey]-?: OptionSpec<Exclude<UpscaleOption
 
 export const OPTIONS = {
   output: { short: 'o', arg: '<path>', help: 'output folder (input tree mirrored below it) or, with one input, output file', parse: text },
+  name: {
+    arg: '<template>',
+    help: (fields) =>
+      `output name relative to the output folder (or to each input's folder without -o), with ${fields}; default ${DEFAULT_NAMES.inFolder} with -o, ${DEFAULT_NAMES.beside} without`,
+    parse: nameTemplate,
+  },
   model: {
     short: 'm',
     arg: '<name|file.onnx>',
@@ -419,6 +442,7 @@ export function resolveOptions(options: UpscaleOptions = {}, spelling: Spelling 
   return {
     optionName: name,
     output: values.output,
+    name: values.name,
     model: values.model,
     scale: values.scale,
     tile: values.tile,

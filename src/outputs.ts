@@ -35,14 +35,49 @@ function extensionFor(input: string, format: Format): string {
   return writableFormatOf(own) === format ? own : extensionOf(format);
 }
 
-/** The name an output gets beside its input without `-o`: `<stem>-x<scale>`. */
-function besideName(stem: string, scale: number): string {
-  return `${stem}-x${Number(scale.toFixed(3))}`;
+/** The fields an output name template (`--name`) may use. */
+export const NAME_FIELDS = ['stem', 'ext', 'model', 'scale', 'dir'] as const;
+type NameField = (typeof NAME_FIELDS)[number];
+
+/** Output names: beside the input without `-o`, mirroring the input tree below an `-o` folder. */
+export const DEFAULT_NAMES = { beside: '{stem}-x{scale}.{ext}', inFolder: '{dir}/{stem}.{ext}' } as const;
+
+/** The fields a template names, in order; undefined entries are literal text. */
+function fieldsOf(template: string): { text: string; field?: NameField }[] {
+  return template.split(/(\{[^{}]*\})/).filter(Boolean).map((part) => {
+    const field = /^\{(\w+)\}$/.exec(part)?.[1];
+    return field && (NAME_FIELDS as readonly string[]).includes(field) ? { text: part, field: field as NameField } : { text: part };
+  });
 }
 
-/** The input stem a name beside it was made from (`cat` for `cat-x4`, `cat-x2.5`), if it has that shape. */
-export function besideStem(stem: string): string | undefined {
-  return /^(.+)-x\d+(?:\.\d+)?$/.exec(stem)?.[1];
+/** Checks a template: only known fields, and no field left unclosed. */
+export function checkNameTemplate(template: string): string | undefined {
+  const unknown = /\{[^{}]*\}/g.exec(template.replace(/\{(stem|ext|model|scale|dir)\}/g, ''))?.[0];
+  if (unknown !== undefined) return unknown;
+  if (/[{}]/.test(template.replace(/\{(stem|ext|model|scale|dir)\}/g, ''))) return template;
+  return undefined;
+}
+
+function expand(template: string, values: Record<NameField, string>): string {
+  return fieldsOf(template).map((part) => (part.field ? values[part.field] : part.text)).join('');
+}
+
+/**
+ * What an earlier output's name beside its input looks like under `template`: a pattern whose `stem` group is the
+ * input's stem (`cat` for `cat-x4.png`, `cat@2x.webp` under `{stem}@{scale}x.{ext}`).
+ */
+export function besidePattern(template: string): RegExp {
+  const pattern = fieldsOf(template)
+    .map(({ text, field }) => {
+      if (field === 'stem') return '(?<stem>.+)';
+      if (field === 'scale') return '\\d+(?:\\.\\d+)?';
+      if (field === 'ext') return '[A-Za-z0-9]+';
+      if (field === 'model') return '[A-Za-z0-9._-]+';
+      if (field === 'dir') return '\\.';
+      return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    })
+    .join('');
+  return new RegExp(`^${pattern}$`);
 }
 
 export interface PlanOptions {
@@ -51,6 +86,10 @@ export interface PlanOptions {
   output?: string;
   format?: Format;
   scale: number;
+  /** The model that runs, for `{model}`. */
+  model: string;
+  /** `--name`: the output name's template, relative to the output folder (or, without one, the input's folder). */
+  name?: string;
 }
 
 /**
@@ -67,9 +106,17 @@ export async function planOutputs(sources: readonly Source[], options: PlanOptio
     const format = options.format ?? inputFormatGuess(source.input);
     // An input already known to be unusable (an empty folder) has no output.
     if (source.problem) return { ...source, output: '', format };
-    const name = options.output === undefined ? besideName(stem, options.scale) : stem;
-    const folder = options.output === undefined ? dirname(source.input) : join(options.output, dirname(source.relative));
-    return { ...source, output: join(folder, name + extensionFor(source.input, format)), format };
+    const beside = options.output === undefined;
+    const template = options.name ?? (beside ? DEFAULT_NAMES.beside : DEFAULT_NAMES.inFolder);
+    const name = expand(template, {
+      stem,
+      ext: extensionFor(source.input, format).slice(1),
+      model: options.model,
+      scale: String(Number(options.scale.toFixed(3))),
+      // Beside its input, an output is in the input's own folder.
+      dir: beside ? '.' : dirname(source.relative),
+    });
+    return { ...source, output: join(beside ? dirname(source.input) : options.output!, name), format };
   });
   const inputs = new Map<string, string>();
   for (const file of planned) inputs.set(await canonical(file.input), file.input);

@@ -83,8 +83,8 @@ describe('options: one table drives the help, the parsing and the messages', () 
   it('every option in the table is in --help, with its argument and its range or choices; an alias is not', async () => {
     const help = await helpByFlag();
     const entries = Object.entries(OPTIONS) as [string, OptionSpec<unknown>][];
-    // Nothing else in help but the CLI's own --json, --quiet and --help.
-    expect([...help.keys()].sort()).toEqual([...entries.map(([key]) => flagOf(key)), '--json', '--quiet', '--help'].sort());
+    // Nothing else in help but the CLI's own --json, --quiet, --version and --help.
+    expect([...help.keys()].sort()).toEqual([...entries.map(([key]) => flagOf(key)), '--json', '--quiet', '--version', '--help'].sort());
     for (const [key, spec] of entries) {
       const text = help.get(flagOf(key));
       expect(text, flagOf(key)).toBeDefined();

@@ -188,7 +188,7 @@ describe('reruns in place and -o mistakes', () => {
     expect(report.summary.earlierOutputs).toBe(1);
     const again = await cli(root, '-m', 'nearest', '-s', '2', '--skip-existing');
     expect(again.code).toBe(0);
-    expect(again.stderr).toContain('4 files named like an earlier output beside their input (<name>-x<scale>) not taken as input');
+    expect(again.stderr).toContain('4 files named like an earlier output beside their input not taken as input');
     expect(readdirSync(root).sort()).toEqual(['a-x2.png', 'a.png', 'b-x2.png', 'b.png', 'c-x2.png', 'c.png', 'lonely-x2-x2.png', 'lonely-x2.png']);
   });
 
@@ -214,5 +214,37 @@ describe('reruns in place and -o mistakes', () => {
     writeFileSync(target, 'keep me');
     const run = await cli(cat, '-o', target, '-m', 'nearest');
     expect(run.stderr.split('\n')[0]).toBe(`${cat}: output ${target} already exists; pass --overwrite to replace it or --skip-existing to keep it`);
+  });
+});
+
+describe('--name', () => {
+  it('names outputs by a template, beside the input or below -o, and a rerun in place leaves them out', async () => {
+    const root = scratch();
+    mkdirSync(join(root, 'sub'));
+    copyFileSync(cat, join(root, 'cat.png'));
+    copyFileSync(catJpeg, join(root, 'sub', 'photo.jpg'));
+    const beside = await cli(root, '-m', 'nearest', '-s', '2', '--name', '{stem}@{scale}x.{ext}');
+    expect(beside.code).toBe(0);
+    expect(existsSync(join(root, 'cat@2x.png')) && existsSync(join(root, 'sub', 'photo@2x.jpg'))).toBe(true);
+    const again = await cli(root, '-m', 'nearest', '-s', '2', '--name', '{stem}@{scale}x.{ext}', '--skip-existing', '--json');
+    expect(JSON.parse(again.stdout).summary).toMatchObject({ skipped: 2, ok: 0, earlierOutputs: 2 });
+    const out = scratch();
+    const folder = await cli(join(root, 'cat.png'), join(root, 'sub', 'photo.jpg'), '-o', out, '-m', 'nearest', '-s', '1.5', '--name', '{model}/{stem}-{scale}.{ext}', '-f', 'webp');
+    expect(folder.code).toBe(0);
+    expect(readdirSync(join(out, 'nearest')).sort()).toEqual(['cat-1.5.webp', 'photo-1.5.webp']);
+    expect(await sharp(join(out, 'nearest', 'cat-1.5.webp')).metadata()).toMatchObject({ format: 'webp', width: 72, height: 60 });
+  });
+
+  it('a template that makes two outputs the same is refused per file; an unknown field is a usage error', async () => {
+    const root = scratch();
+    copyFileSync(cat, join(root, 'a.png'));
+    copyFileSync(cat, join(root, 'b.png'));
+    const out = scratch();
+    const run = await cli(root, '-o', out, '-m', 'nearest', '--name', 'same.{ext}', '--json');
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout).files.map((f: { code: string }) => f.code)).toEqual(['ERR_OUTPUT_COLLISION', 'ERR_OUTPUT_COLLISION']);
+    const bad = await cli(root, '-o', out, '-m', 'nearest', '--name', '{stem}{size}.png');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('upscale: Expected a name template using {stem}, {ext}, {model}, {scale}, {dir} for --name but received "{stem}{size}.png"\n');
   });
 });
