@@ -1,25 +1,30 @@
 /** The command line: a Commander program built by `makeProgram`, run in-process by tests and by bin/upscale.js. */
 import { writeSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { extname } from 'node:path';
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { Chalk } from 'chalk';
 import { Command, CommanderError, Option } from 'commander';
-import cliProgress from 'cli-progress';
 import { BASELINE_SCALE, BASELINES, readManifest } from './catalog.js';
 import { compare, COMPARE_MODELS } from './compare.js';
-import { EXIT, exitCodeFor, InputError, UsageError } from './errors.js';
-import { runBatch } from './index.js';
-import { messages, shown } from './messages.js';
+import { EXIT, exitCodeFor, InputError, inputError, UsageError } from './errors.js';
+import { runBatch, runImage } from './index.js';
+import { errnoText, messages, shown } from './messages.js';
+import { makeProgress, PROGRESS_MODES, type ProgressMode } from './progress.js';
+import { writableFormatOf } from './formats.js';
 import { flagOf, OPTIONS, resolveOptions, type OptionSpec, type UpscaleOptions } from './options.js';
 import type { FileResult } from './pipeline.js';
 import { disableSharpCache } from './sharp-raw.js';
 import { interruptedResult, makeReport, type Batch, type UpscaleReport } from './summary.js';
-import { removeTemporaries } from './write.js';
+import { exists, removeTemporaries, writeAtomically } from './write.js';
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+  /** Where `-` and `--files-from -` read; process.stdin when not given. */
+  stdin?: NodeJS.ReadableStream;
   /** Set by the bin shim: SIGINT/SIGTERM stop the batch cleanly. */
   signal?: AbortSignal;
   /**
@@ -29,8 +34,77 @@ export interface Io {
   onHardExit?: (lastWords: () => void) => void;
 }
 
+/** The CLI's own flags, beside the library's options. */
+interface CliOnly {
+  json?: boolean;
+  quiet?: boolean;
+  progress?: ProgressMode;
+  filesFrom?: string;
+  null?: boolean;
+}
+
 /** What the program parses: the library's options, as strings and switches, and the CLI's own. */
-type CliFlags = UpscaleOptions & { json?: boolean; quiet?: boolean };
+type CliFlags = UpscaleOptions & CliOnly;
+
+/** The library's options alone: the CLI's own flags left out. */
+function libraryOptions(flags: CliFlags): UpscaleOptions {
+  const { json: _json, quiet: _quiet, progress: _progress, filesFrom: _filesFrom, null: _null, ...options } = flags;
+  return options;
+}
+
+/** `-` for an input (stdin) or for `-o` (stdout). */
+const STDIO = '-';
+
+/** All of a stream's bytes. */
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks);
+}
+
+/** `--files-from`: input paths, one per line (or NUL-separated), from a file or stdin; blank entries are ignored. */
+async function pathsFrom(source: string, nul: boolean, io: Io): Promise<string[]> {
+  let text: string;
+  try {
+    text = (source === STDIO ? await readAll(io.stdin ?? process.stdin) : await readFile(source)).toString('utf8');
+  } catch (error) {
+    throw new UsageError(messages.unreadableList(source, errnoText((error as NodeJS.ErrnoException).code)));
+  }
+  return text.split(nul ? '\0' : /\r?\n/).filter((path) => path.trim() !== '');
+}
+
+/**
+ * One image through pipes: `-` reads it from stdin, `-o -` writes it to stdout (then nothing else goes there, and
+ * `-f` names the format). Problems are thrown: `main` prints them as one line and sets the exit code.
+ */
+async function runPipe(inputs: string[], flags: CliFlags, io: Io): Promise<number> {
+  if (inputs.length !== 1) throw new UsageError(messages.pipeOneImage(inputs.length));
+  const [input] = inputs as [string];
+  const toStdout = flags.output === STDIO;
+  if (toStdout && flags.format === undefined) throw new UsageError(messages.stdoutNeedsFormat());
+  if (toStdout && flags.json) throw new UsageError(messages.conflictingFlags('-o -', '--json'));
+  if (input === STDIO && flags.output === undefined) throw new UsageError(messages.stdinNeedsOutput());
+  for (const key of ['dryRun', 'report', 'name', 'skipExisting'] as const) {
+    if (flags[key] !== undefined && flags[key] !== false) throw new UsageError(messages.conflictingFlags(flagOf(key), toStdout ? '-o - (stdout)' : '- (stdin)'));
+  }
+  const { output: _output, overwrite = false, ...rest } = libraryOptions(flags);
+  const onNotice = (line: string) => (flags.quiet ? undefined : io.stderr.write(`${line}\n`));
+  const resolved = resolveOptions({ ...rest, signal: io.signal, onNotice }, 'flag');
+  const name = input === STDIO ? 'stdin' : input;
+  const bytes = input === STDIO ? await readAll(io.stdin ?? process.stdin) : undefined;
+  const target = toStdout ? undefined : flags.output!;
+  const format = resolved.format ?? (target ? writableFormatOf(extname(target)) : undefined);
+  if (target !== undefined && !overwrite && (await exists(target))) throw inputError('outputExists', name, target);
+  const { data, info } = await runImage({ name, bytes }, { ...resolved, format });
+  if (target === undefined) {
+    io.stdout.write(data);
+    return EXIT.ok;
+  }
+  await writeAtomically(target, (temporary) => writeFile(temporary, data), { overwrite, input: name });
+  if (flags.json) io.stdout.write(`${JSON.stringify({ input: name, output: target, ...info }, null, 2)}\n`);
+  else if (!flags.quiet) io.stdout.write(`${shown(name)} → ${shown(target)} (${info.width}x${info.height} → ${info.outWidth}x${info.outHeight})\n`);
+  return EXIT.ok;
+}
 
 /** The table's options, as Commander options: help text with the parser's range or choices, and the default. */
 function addTableOptions(program: Command): void {
@@ -49,16 +123,6 @@ function addTableOptions(program: Command): void {
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
-}
-
-/** Progress bars only on a terminal: a pipe or CI log gets no carriage returns. */
-function progressBars(io: Io, enabled: boolean) {
-  if (!enabled || !io.stderr.isTTY) return undefined;
-  const multibar = new cliProgress.MultiBar(
-    { stream: io.stderr as NodeJS.WritableStream, clearOnComplete: true, hideCursor: true, format: ' {bar} {value}/{total} {name}' },
-    cliProgress.Presets.shades_classic,
-  );
-  return multibar;
 }
 
 function summaryLine(report: UpscaleReport): string {
@@ -93,6 +157,9 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
   program
     .option('--json', 'print one JSON report on stdout')
     .option('--quiet', 'print errors only')
+    .addOption(new Option('--progress <mode>', 'progress on stderr: auto (bars on a terminal, a line every few seconds in a log), json (one object per line), none').choices(PROGRESS_MODES))
+    .option('--files-from <file>', 'read input paths from this file, one per line (- for stdin)')
+    .option('--null', 'with --files-from: paths are separated by NUL characters (find -print0)')
     .showHelpAfterError(false)
     // `upscale models --json`: options after a subcommand belong to it.
     .enablePositionalOptions()
@@ -102,12 +169,11 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
       outputError: (text, write) => write(text.replace(/^error: /, 'upscale: ')),
     })
     .exitOverride()
-    .action(async (inputs: string[], flags: CliFlags) => {
+    .action(async (positional: string[], flags: CliFlags) => {
       const started = performance.now();
-      const bars = progressBars(io, !flags.quiet && !flags.json);
-      const fileBars = new Map<string, cliProgress.SingleBar>();
-      let overall: cliProgress.SingleBar | undefined;
-      let finished = 0;
+      const inputs = [...positional, ...(flags.filesFrom !== undefined ? await pathsFrom(flags.filesFrom, flags.null ?? false, io) : [])];
+      if (inputs.includes(STDIO) || flags.output === STDIO) return done(await runPipe(inputs, flags, io));
+      const progress = makeProgress(flags.quiet || (flags.json && flags.progress !== 'json') ? 'none' : (flags.progress ?? 'auto'), io.stderr);
       // What the batch has come to so far, for a report if the process is stopped before upscale() returns.
       let batch: Batch | undefined;
       const results = new Map<string, FileResult | undefined>();
@@ -127,30 +193,21 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
         });
       }
       const options: UpscaleOptions = {
-        ...flags,
+        ...libraryOptions(flags),
         signal: io.signal,
         onNotice: (line) => (flags.quiet ? undefined : writeErr(colour.dim(line))),
         onEvent: (event) => {
-          if (event.type === 'plan') (batch = event), overall?.setTotal(event.files.length);
+          if (event.type === 'plan') batch = event;
           // An image in flight has no result yet; a finished one has, unless it was interrupted.
           if (event.type === 'start' || event.type === 'done') results.set(event.input, event.type === 'done' ? event.result : undefined);
-          if (!bars) return;
-          if (event.type === 'start') fileBars.set(event.input, bars.create(event.tilesTotal, 0, { name: event.input }));
-          if (event.type === 'tile') fileBars.get(event.input)?.setTotal(event.tilesTotal), fileBars.get(event.input)?.update(event.tilesDone);
-          if (event.type === 'done') {
-            const bar = fileBars.get(event.input);
-            if (bar) bars.remove(bar);
-            fileBars.delete(event.input);
-            overall?.update(++finished);
-          }
+          progress.onEvent(event);
         },
       };
-      let report: UpscaleReport;
+      let report: UpscaleReport | undefined;
       try {
-        if (bars) overall = bars.create(1, 0, { name: 'images' });
         report = await runBatch(inputs, resolveOptions(options, 'flag'));
       } finally {
-        bars?.stop();
+        progress.finish(report?.summary);
       }
       for (const file of report.files) {
         if (file.status === 'error') writeErr(colour.red(file.error ?? `${file.input}: failed`));
@@ -301,7 +358,7 @@ export async function runProcess(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   disableSharpCache();
-  const io: Io = { stdout, stderr: process.stderr, env: process.env, signal: controller.signal, onHardExit: (write) => (lastWords = write) };
+  const io: Io = { stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, signal: controller.signal, onHardExit: (write) => (lastWords = write) };
   return main(argv, io);
 }
 

@@ -92,6 +92,11 @@ export async function upscaleImage(input: Buffer | Uint8Array | string, options:
   const resolved = resolveOptions(options);
   if (resolved.edits.watermark) await checkWatermark(resolved.edits.watermark.path, resolved.optionName('watermark'));
   const image: Input = typeof input === 'string' ? { name: input } : { name: 'input', bytes: Buffer.from(input.buffer, input.byteOffset, input.byteLength) };
+  return runImage(image, resolved);
+}
+
+/** `upscaleImage()` with options already checked: the CLI's way in for pipes. */
+export async function runImage(image: Input, resolved: ResolvedOptions): Promise<{ data: Buffer; info: BufferInfo }> {
   const { run, network } = await openRun(resolved);
   try {
     return await processBuffer(image, resolved.format, { options: resolved, run, network, imagesInFlight: 1 });

@@ -84,7 +84,7 @@ describe('options: one table drives the help, the parsing and the messages', () 
     const help = await helpByFlag();
     const entries = Object.entries(OPTIONS) as [string, OptionSpec<unknown>][];
     // Nothing else in help but the CLI's own --json, --quiet, --version and --help.
-    expect([...help.keys()].sort()).toEqual([...entries.map(([key]) => flagOf(key)), '--json', '--quiet', '--version', '--help'].sort());
+    expect([...help.keys()].sort()).toEqual([...entries.map(([key]) => flagOf(key)), '--json', '--quiet', '--progress', '--files-from', '--null', '--version', '--help'].sort());
     for (const [key, spec] of entries) {
       const text = help.get(flagOf(key));
       expect(text, flagOf(key)).toBeDefined();

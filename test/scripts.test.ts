@@ -1,0 +1,141 @@
+/** A citizen of shell scripts and CI: pipes, --files-from, machine-read progress, --version, models --json. */
+import { spawn } from 'node:child_process';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { makeProgress } from '../src/progress.js';
+import type { UpscaleEvent } from '../src/options.js';
+import { cli, fixtures, pixels, psnr, scratch } from './helpers.js';
+
+const bin = join(fixtures, '..', 'bin', 'upscale.js');
+const cat = join(fixtures, 'images', 'cat.png');
+const catJpeg = join(fixtures, 'images', 'cat-p3.jpg');
+
+/** The real CLI in a child process, `input` on its stdin; stdout as bytes. */
+function run(args: string[], input?: Buffer, cwd?: string): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr }));
+    child.stdin.end(input);
+  });
+}
+
+describe('pipes', () => {
+  it('cat a.jpg | upscale - -o - -f png > b.png: real bytes through a child process, nothing else on stdout', async () => {
+    const { code, stdout, stderr } = await run(['-', '-o', '-', '-f', 'png', '-m', 'bicubic', '-s', '2'], readFileSync(catJpeg));
+    expect(code, stderr).toBe(0);
+    expect(stderr).toBe('');
+    const file = join(scratch(), 'reference.png');
+    await cli(catJpeg, '-o', file, '-m', 'bicubic', '-s', '2');
+    expect(stdout.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
+    expect(psnr(await pixels(stdout), await pixels(file))).toBe(Infinity);
+  });
+
+  it('a file to stdout, and stdin to a file (format from its extension)', async () => {
+    const toStdout = await run([cat, '-o', '-', '-f', 'webp', '-m', 'nearest']);
+    expect(toStdout.code, toStdout.stderr).toBe(0);
+    expect(await sharp(toStdout.stdout).metadata()).toMatchObject({ format: 'webp', width: 192, height: 160 });
+    const folder = scratch();
+    const fromStdin = await run(['-', '-o', 'big.jpg', '-m', 'nearest', '-s', '2'], readFileSync(cat), folder);
+    expect(fromStdin.code, fromStdin.stderr).toBe(0);
+    expect(fromStdin.stdout.toString()).toBe('stdin → big.jpg (48x40 → 96x80)\n');
+    expect(await sharp(join(folder, 'big.jpg')).metadata()).toMatchObject({ format: 'jpeg', width: 96, height: 80 });
+  });
+
+  it('pipe mistakes are usage errors; a bad image on stdin is one line and exit 1', async () => {
+    expect((await run(['-', '-o', '-'], readFileSync(cat))).stderr).toBe('upscale: -o - writes the image to stdout and needs its format: add -f png, jpeg, webp, avif or tiff\n');
+    expect((await run(['-'], readFileSync(cat))).stderr).toBe('upscale: - reads one image from stdin and needs somewhere to write it: -o <file> or -o - (stdout)\n');
+    expect((await run([cat, catJpeg, '-o', '-', '-f', 'png'])).stderr).toBe('upscale: - (stdin) and -o - (stdout) carry one image, but 2 inputs were given\n');
+    const json = await run([cat, '-o', '-', '-f', 'png', '--json']);
+    expect([json.code, json.stderr]).toEqual([2, 'upscale: -o - and --json cannot be used together\n']);
+    const bad = await run(['-', '-o', '-', '-f', 'png', '-m', 'nearest'], Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'));
+    expect([bad.code, bad.stdout.length, bad.stderr]).toEqual([1, 0, `upscale: stdin: not a supported image (its content is svg); supported: jpeg, png, webp, avif, tiff, gif\n`]);
+  });
+});
+
+describe('--files-from', () => {
+  it('reads paths one per line from a file, or NUL-separated from stdin', async () => {
+    const root = scratch();
+    const names = ['a b.png', 'c\nd.png'];
+    for (const name of names) copyFileSync(cat, join(root, name));
+    const list = join(root, 'list.txt');
+    writeFileSync(list, `${join(root, 'a b.png')}\n\n`);
+    const fromFile = await cli('--files-from', list, '-o', scratch(), '-m', 'nearest', '--json');
+    expect(JSON.parse(fromFile.stdout).files.map((f: { input: string }) => f.input)).toEqual([join(root, 'a b.png')]);
+    const out = scratch();
+    const nul = await run(['--files-from', '-', '--null', '-o', out, '-m', 'nearest', '--json'], Buffer.from(names.map((n) => `${join(root, n)}\0`).join('')));
+    expect(nul.code, nul.stderr).toBe(0);
+    expect(JSON.parse(nul.stdout.toString()).summary.ok).toBe(2);
+    const missing = await cli('--files-from', join(root, 'nope.txt'), '-m', 'nearest');
+    expect([missing.code, missing.stderr]).toEqual([2, `upscale: --files-from ${join(root, 'nope.txt')}: cannot read (no such file, or a broken link)\n`]);
+  });
+});
+
+describe('progress', () => {
+  it('--progress json: one object per line on stderr (start, tile, file, summary) with counts, bytes and estimates', async () => {
+    const root = scratch();
+    copyFileSync(cat, join(root, 'a.png'));
+    copyFileSync(catJpeg, join(root, 'b.jpg'));
+    const { code, stderr, stdout } = await run([root, '-o', scratch(), '-m', 'nearest', '--progress', 'json', '-j', '1']);
+    expect(code).toBe(0);
+    const lines = stderr.trim().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+    expect(lines.map((l) => l.event)).toEqual(['start', 'tile', 'file', 'start', 'tile', 'file', 'summary']);
+    expect(lines[2]).toMatchObject({ event: 'file', status: 'ok', done: 1, total: 2, bytes: expect.any(Number), etaMs: expect.any(Number) });
+    expect(lines[5]).toMatchObject({ done: 2, total: 2, etaMs: 0 });
+    expect(lines[6]).toMatchObject({ event: 'summary', ok: 2, total: 2 });
+    expect(stdout.toString()).toContain('✔');
+  });
+
+  it('in a log (not a terminal): a plain line every few seconds for a long image, no carriage return or colour', () => {
+    const stream = new PassThrough();
+    let text = '';
+    stream.on('data', (chunk) => (text += chunk));
+    let clock = 0;
+    const progress = makeProgress('auto', stream, () => clock);
+    const events: [number, UpscaleEvent][] = [
+      [0, { type: 'start', input: 'big.png', tilesDone: 0, tilesTotal: 10 }],
+      [1000, { type: 'tile', input: 'big.png', tilesDone: 1, tilesTotal: 10 }],
+      [6000, { type: 'tile', input: 'big.png', tilesDone: 4, tilesTotal: 10 }],
+      [7000, { type: 'tile', input: 'big.png', tilesDone: 5, tilesTotal: 10 }],
+      [12000, { type: 'tile', input: 'big.png', tilesDone: 8, tilesTotal: 10 }],
+      [15000, { type: 'tile', input: 'big.png', tilesDone: 10, tilesTotal: 10 }],
+    ];
+    for (const [at, event] of events) (clock = at), progress.onEvent(event);
+    expect(text).toBe('big.png: 4/10 tiles, about 9 s left\nbig.png: 8/10 tiles, about 3 s left\n');
+  });
+});
+
+describe('the overall bar on a terminal', () => {
+  it('counts images against the batch size (it read 2/1, 3/1 before)', async () => {
+    const stream = Object.assign(new PassThrough(), { isTTY: true, columns: 100, cursorTo: () => true, moveCursor: () => true, clearLine: () => true });
+    let text = '';
+    stream.on('data', (chunk) => (text += chunk));
+    const progress = makeProgress('auto', stream);
+    progress.onEvent({ type: 'plan', files: [1, 2, 3].map((i) => ({ input: `${i}.png`, output: `out/${i}.png` })), earlierOutputs: 0, model: 'nearest', scale: 4, device: 'cpu' });
+    for (const i of [1, 2, 3]) progress.onEvent({ type: 'done', input: `${i}.png` });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    progress.finish();
+    expect(text).toContain('3/3 images');
+    expect(text).not.toMatch(/\d\/1 images/);
+  });
+});
+
+describe('small things scripts rely on', () => {
+  it('--version prints the package version', async () => {
+    const version = (JSON.parse(readFileSync(join(fixtures, '..', 'package.json'), 'utf8')) as { version: string }).version;
+    expect((await cli('--version')).stdout).toBe(`${version}\n`);
+  });
+
+  it('models --json lists the baselines -m accepts, with null where a field does not apply', async () => {
+    const { models } = JSON.parse((await cli('models', '--json')).stdout);
+    expect(models.filter((m: { architecture: string }) => m.architecture === 'interpolation')).toEqual(
+      ['nearest', 'bilinear', 'bicubic'].map((name) => expect.objectContaining({ name, scale: 4, parameters: null, licence: null, source: null })),
+    );
+  });
+});
