@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Interpolation } from './resample.js';
+import type { ShippedModel } from './model-names.js';
 
 export interface ManifestEntry {
   name: string;
@@ -91,7 +92,7 @@ export interface UnprobedRun {
 }
 
 export const BASELINES: readonly Interpolation[] = ['nearest', 'bilinear', 'bicubic'];
-export const DEFAULT_MODEL = 'realesr-general-x4v3';
+export const DEFAULT_MODEL: ShippedModel = 'realesr-general-x4v3';
 export const BASELINE_SCALE = 4;
 
 export const modelsDir = fileURLToPath(new URL('../models/', import.meta.url));
@@ -127,10 +128,27 @@ function families(entries: ManifestEntry[]): Map<string, ManifestEntry[]> {
   return groups;
 }
 
+/** What `model` takes: a shipped model or family, a baseline, or a path to an ONNX file. */
+export type ModelName = ShippedModel | Interpolation | `${string}.onnx`;
+
+/** The names of the shipped models and their families, from the catalogue's entries, sorted. */
+function shippedNames(entries: ManifestEntry[]): string[] {
+  return [...entries.map((e) => e.name), ...families(entries).keys()].sort();
+}
+
+/**
+ * src/model-names.ts as `npm run models:build` writes it: the shipped names as a type, so a library caller's
+ * misspelt `model` fails to compile (a test checks the file matches the manifest).
+ */
+export function modelNamesSource(entries: ManifestEntry[]): string {
+  const names = shippedNames(entries).map((name) => `  | '${name}'`).join('\n');
+  return `// Written by \`npm run models:build\` from models/manifest.json: do not edit.\n/** The shipped models and model families \`model\` names. */\nexport type ShippedModel =\n${names};\n`;
+}
+
 /** Every name `--model` accepts, for help and error messages. */
 export function modelNames(): string[] {
   const entries = readManifest();
-  return [...entries.map((e) => e.name), ...families(entries).keys(), ...BASELINES].sort();
+  return [...shippedNames(entries), ...BASELINES].sort();
 }
 
 /** Resolves a model name or `.onnx` path; undefined when the name is unknown. */

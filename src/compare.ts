@@ -4,7 +4,7 @@
  * each took. The region and the results are PNG files in the page's files folder.
  */
 import { basename, join } from 'node:path';
-import { DEFAULT_MODEL, findModel, modelNames } from './catalog.js';
+import { DEFAULT_MODEL, findModel, modelNames, type ModelName } from './catalog.js';
 import { decode, readHeader } from './decode.js';
 import type { Crop } from './edit.js';
 import { encodeToFile } from './encode.js';
@@ -82,7 +82,7 @@ export async function compare(image: string, options: CompareOptions = {}): Prom
   for (const [i, model] of models.entries()) {
     const output = join(folder, resultName(i, model));
     try {
-      const { files, summary } = await upscale(regionFile, { model, scale: options.scale, device: options.device, output, overwrite: true, onNotice, signal: options.signal });
+      const { files, summary } = await upscale(regionFile, { model: model as ModelName, scale: options.scale, device: options.device, output, overwrite: true, onNotice, signal: options.signal });
       const file = files[0];
       if (summary.interrupted || !file) throw new AbortError('interrupted');
       if (file.status !== 'ok') results.push({ model: file.model, error: file.error });

@@ -31,6 +31,9 @@ export const READABLE = {
 
 export type ReadableFormat = keyof typeof READABLE;
 
+/** Another name `format` takes for a written format: any of its extensions (jpg, tif, …). */
+export type FormatAlias = (typeof READABLE)[Format]['extensions'][number];
+
 /** Extensions of the HTML pages the tool writes (--report, `upscale compare`), with the dot. */
 export const PAGE_EXTENSIONS: readonly string[] = ['.html', '.htm'];
 

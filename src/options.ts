@@ -5,11 +5,11 @@
  * a ResolvedOptions and trusts it. Values may come as strings (from the command line) or typed (from library callers).
  */
 import { availableParallelism } from 'node:os';
-import { DEFAULT_MODEL, findModel, modelNames, type Model } from './catalog.js';
+import { DEFAULT_MODEL, findModel, modelNames, type Model, type ModelName } from './catalog.js';
 import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { FITS, POSITIONS, type Annotation, type Crop, type Edits, type Fit, type Position, type Resize, type Watermark } from './edit.js';
-import { FORMATS, PAGE_EXTENSIONS, writableFormatOf, type Format } from './formats.js';
+import { FORMATS, PAGE_EXTENSIONS, writableFormatOf, type Format, type FormatAlias } from './formats.js';
 import { checkNameTemplate, DEFAULT_NAMES, NAME_FIELDS } from './outputs.js';
 import { UsageError } from './errors.js';
 import { messages } from './messages.js';
@@ -40,7 +40,7 @@ export interface UpscaleOptions {
    */
   name?: string;
   /** A shipped model name, a baseline (`nearest`, `bilinear`, `bicubic`) or a path to an `.onnx` file. */
-  model?: string;
+  model?: ModelName;
   /** Output scale, fractions too; default: the model's own. */
   scale?: number | string;
   /** Tile edge in input pixels; 0 = whole image in one run; default: the largest that fits `memory`. */
@@ -50,7 +50,7 @@ export interface UpscaleOptions {
   device?: Device | string;
   /** Images in flight at once. */
   concurrency?: number | string;
-  format?: Format | string;
+  format?: Format | FormatAlias;
   quality?: number | string;
   /** `left,top,width,height` in output pixels. */
   crop?: Crop | string;

@@ -65,3 +65,19 @@ describe('errors name what the caller knows', () => {
     expect(report.files[0]!.bytes).toBe(readFileSync(join(out, 'cat.png')).length);
   });
 });
+
+describe('typed names', () => {
+  it('src/model-names.ts is what the model build writes from the manifest', async () => {
+    const { modelNamesSource, readManifest } = await import('../src/catalog.js');
+    expect(readFileSync(join(fixtures, '..', 'src', 'model-names.ts'), 'utf8')).toBe(modelNamesSource(readManifest()));
+  });
+
+  it('a misspelt model or format does not compile; shipped names, baselines, .onnx paths and aliases do', () => {
+    const fine: Parameters<typeof upscale>[1][] = [{ model: 'realesr-animevideov3' }, { model: 'bicubic' }, { model: './mine.onnx' }, { format: 'jpg' }, { format: 'tiff' }];
+    // @ts-expect-error a misspelt model name
+    const misspeltModel: Parameters<typeof upscale>[1] = { model: 'realesr-general-x4v4' };
+    // @ts-expect-error a format the tool does not write
+    const badFormat: Parameters<typeof upscale>[1] = { format: 'bmp' };
+    expect([fine.length, misspeltModel, badFormat]).toHaveLength(3);
+  });
+});

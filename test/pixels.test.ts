@@ -3,7 +3,7 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { upscale } from '../src/index.js';
+import { upscale, type ModelName } from '../src/index.js';
 import { fixtures, pixels, psnr, scratch } from './helpers.js';
 
 const out = scratch();
@@ -11,7 +11,7 @@ const image = (name: string) => join(fixtures, 'images', name);
 const golden = (name: string) => join(fixtures, 'golden', name);
 
 describe('shipped models through the tool, whole image (--tile 0)', () => {
-  it.each([
+  it.each<[ModelName, string]>([
     ['realesr-general-x4v3', 'coffee-96'],
     ['realesr-animevideov3', 'chelsea-96'], // the family name picks -x4 at the default scale
     ['realesr-animevideov3-x2', 'coffee-96'],

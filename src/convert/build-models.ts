@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analyzeGraph, parseNcnn, type GraphAnalysis, type NcnnGraph } from './ncnn.js';
 import { ncnnToOnnx } from './onnx.js';
-import type { Manifest, ManifestEntry } from '../catalog.js';
+import { modelNamesSource, type Manifest, type ManifestEntry } from '../catalog.js';
 
 interface SourcePackage {
   readonly name: string;
@@ -242,8 +242,10 @@ export async function buildModels(root: string): Promise<Manifest> {
 // Run when executed directly (node dist/convert/build-models.js).
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
   const root = fileURLToPath(new URL('../../', import.meta.url));
-  buildModels(root).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exitCode = 1;
-  });
+  buildModels(root)
+    .then((manifest) => writeFile(join(root, 'src', 'model-names.ts'), modelNamesSource(manifest.models)))
+    .catch((err: unknown) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exitCode = 1;
+    });
 }
