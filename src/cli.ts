@@ -337,7 +337,8 @@ export async function runProcess(argv: readonly string[]): Promise<number> {
   const onSignal = () => {
     signals++;
     if (signals === 1) {
-      process.stderr.write(`${messages.interrupted()}\n`);
+      // A terminal has just echoed ^C on the current line: start our own on the next.
+      process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}${messages.interrupted()}\n`);
       controller.abort();
       setTimeout(() => exitNow(), 2000).unref();
     } else {
