@@ -57,7 +57,7 @@ function vipsFile(image: Image, metadata: ImageMetadata): Buffer[] {
 function withFormat(pipeline: Sharp, image: Image, { format, quality }: EncodeOptions): Sharp {
   switch (format) {
     case 'png':
-      // Adaptive filtering: 41-48 % smaller files for 0.2-0.8 s more per 2-4 Mpx image (README "PNG output").
+      // Adaptive filtering: 41-48 % smaller files for 0.2-0.8 s more per 2-4 Mpx image (README "Pixels").
       return pipeline.png({ compressionLevel: 6, adaptiveFiltering: true });
     case 'jpeg':
       // JPEG has no alpha: composite onto white rather than let transparent areas turn black.
