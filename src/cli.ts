@@ -10,7 +10,7 @@ import { compare, COMPARE_MODELS } from './compare.js';
 import { EXIT, exitCodeFor, InputError, UsageError } from './errors.js';
 import { runBatch } from './index.js';
 import { messages, shown } from './messages.js';
-import { flagOf, OPTIONS, resolveOptions, type OptionSpec, type UpscaleOptions } from './options.js';
+import { flagOf, OPTIONS, resolveOptions, type OptionSpec, type ResolvedOptions, type UpscaleOptions } from './options.js';
 import type { FileResult } from './pipeline.js';
 import { disableSharpCache } from './sharp-raw.js';
 import { interruptedResult, makeReport, type Batch, type UpscaleReport } from './summary.js';
@@ -70,7 +70,8 @@ function summaryLine(report: UpscaleReport): string {
     summary.notStarted ? `${summary.notStarted} not started` : '',
   ].filter(Boolean);
   const earlier = summary.earlierOutputs ? `; ${messages.earlierOutputsSkipped(summary.earlierOutputs)}` : '';
-  return `${parts.join(', ')} in ${seconds(summary.ms)}${summary.interrupted ? ' (interrupted)' : ''}${earlier}`;
+  const shard = summary.shard ? `shard ${summary.shard.index}/${summary.shard.count}: ` : '';
+  return `${shard}${parts.join(', ')} in ${seconds(summary.ms)}${summary.interrupted ? ' (interrupted)' : ''}${earlier}`;
 }
 
 function fileLine(file: FileResult, colour: InstanceType<typeof Chalk>): string {
@@ -110,6 +111,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
       let finished = 0;
       // What the batch has come to so far, for a report if the process is stopped before upscale() returns.
       let batch: Batch | undefined;
+      let resolved: ResolvedOptions | undefined;
       const results = new Map<string, FileResult | undefined>();
       let reported = false;
       const printReport = (report: UpscaleReport) => {
@@ -121,13 +123,21 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
         io.onHardExit?.(() => {
           // Stopped before the batch was planned (while the model loads): nothing started, and the scale is not yet
           // known (NaN, which JSON prints as null).
-          const known = batch ?? { files: [], earlierOutputs: 0, model: flags.model ?? OPTIONS.model.default, scale: NaN, device: flags.device ?? OPTIONS.device.default };
+          const known = batch ?? {
+            files: [],
+            earlierOutputs: 0,
+            model: flags.model ?? OPTIONS.model.default,
+            scale: NaN,
+            device: flags.device ?? OPTIONS.device.default,
+            ...(resolved?.shard && { shard: resolved.shard }),
+          };
           const files = known.files.filter((f) => results.has(f.input)).map((f) => results.get(f.input) ?? interruptedResult(f, known.model));
           printReport(makeReport(known, files, true, Math.round(performance.now() - started)));
         });
       }
       const options: UpscaleOptions = {
         ...flags,
+        env: io.env,
         signal: io.signal,
         onNotice: (line) => (flags.quiet ? undefined : writeErr(colour.dim(line))),
         onEvent: (event) => {
@@ -148,7 +158,8 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
       let report: UpscaleReport;
       try {
         if (bars) overall = bars.create(1, 0, { name: 'images' });
-        report = await runBatch(inputs, resolveOptions(options, 'flag'));
+        resolved = resolveOptions(options, 'flag');
+        report = await runBatch(inputs, resolved);
       } finally {
         bars?.stop();
       }
