@@ -13,7 +13,7 @@ import { runBatch, runImage } from './index.js';
 import { errnoText, messages, shown } from './messages.js';
 import { makeProgress, PROGRESS_MODES, type ProgressMode } from './progress.js';
 import { writableFormatOf } from './formats.js';
-import { flagOf, OPTIONS, resolveOptions, type OptionSpec, type UpscaleOptions } from './options.js';
+import { flagOf, OPTIONS, resolveOptions, type OptionSpec, type ResolvedOptions, type UpscaleOptions } from './options.js';
 import type { FileResult } from './pipeline.js';
 import { disableSharpCache } from './sharp-raw.js';
 import { interruptedResult, makeReport, type Batch, type UpscaleReport } from './summary.js';
@@ -84,7 +84,7 @@ async function runPipe(inputs: string[], flags: CliFlags, io: Io): Promise<numbe
   if (toStdout && flags.format === undefined) throw new UsageError(messages.stdoutNeedsFormat());
   if (toStdout && flags.json) throw new UsageError(messages.conflictingFlags('-o -', '--json'));
   if (input === STDIO && flags.output === undefined) throw new UsageError(messages.stdinNeedsOutput());
-  for (const key of ['dryRun', 'report', 'name', 'skipExisting'] as const) {
+  for (const key of ['dryRun', 'report', 'name', 'skipExisting', 'shard'] as const) {
     if (flags[key] !== undefined && flags[key] !== false) throw new UsageError(messages.conflictingFlags(flagOf(key), toStdout ? '-o - (stdout)' : '- (stdin)'));
   }
   const { output: _output, overwrite = false, ...rest } = libraryOptions(flags);
@@ -134,7 +134,8 @@ function summaryLine(report: UpscaleReport): string {
     summary.notStarted ? `${summary.notStarted} not started` : '',
   ].filter(Boolean);
   const earlier = summary.earlierOutputs ? `; ${messages.earlierOutputsSkipped(summary.earlierOutputs)}` : '';
-  return `${parts.join(', ')} in ${seconds(summary.ms)}${summary.interrupted ? ' (interrupted)' : ''}${earlier}`;
+  const shard = summary.shard ? `shard ${summary.shard.index}/${summary.shard.count}: ` : '';
+  return `${shard}${parts.join(', ')} in ${seconds(summary.ms)}${summary.interrupted ? ' (interrupted)' : ''}${earlier}`;
 }
 
 function fileLine(file: FileResult, colour: InstanceType<typeof Chalk>): string {
@@ -176,6 +177,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
       const progress = makeProgress(flags.quiet || (flags.json && flags.progress !== 'json') ? 'none' : (flags.progress ?? 'auto'), io.stderr);
       // What the batch has come to so far, for a report if the process is stopped before upscale() returns.
       let batch: Batch | undefined;
+      let resolved: ResolvedOptions | undefined;
       const results = new Map<string, FileResult | undefined>();
       let reported = false;
       const printReport = (report: UpscaleReport) => {
@@ -187,13 +189,21 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
         io.onHardExit?.(() => {
           // Stopped before the batch was planned (while the model loads): nothing started, and the scale is not yet
           // known (NaN, which JSON prints as null).
-          const known = batch ?? { files: [], earlierOutputs: 0, model: flags.model ?? OPTIONS.model.default, scale: NaN, device: flags.device ?? OPTIONS.device.default };
+          const known = batch ?? {
+            files: [],
+            earlierOutputs: 0,
+            model: flags.model ?? OPTIONS.model.default,
+            scale: NaN,
+            device: flags.device ?? OPTIONS.device.default,
+            ...(resolved?.shard && { shard: resolved.shard }),
+          };
           const files = known.files.filter((f) => results.has(f.input)).map((f) => results.get(f.input) ?? interruptedResult(f, known.model));
           printReport(makeReport(known, files, true, Math.round(performance.now() - started)));
         });
       }
       const options: UpscaleOptions = {
         ...libraryOptions(flags),
+        env: io.env,
         signal: io.signal,
         onNotice: (line) => (flags.quiet ? undefined : writeErr(colour.dim(line))),
         onEvent: (event) => {
@@ -205,7 +215,8 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
       };
       let report: UpscaleReport | undefined;
       try {
-        report = await runBatch(inputs, resolveOptions(options, 'flag'));
+        resolved = resolveOptions(options, 'flag');
+        report = await runBatch(inputs, resolved);
       } finally {
         progress.finish(report?.summary);
       }

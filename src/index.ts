@@ -13,6 +13,7 @@ import { processBuffer, processFile, type BufferInfo, type Context, type FileRes
 import { DEFAULT_NAMES, planOutputs } from './outputs.js';
 import { interruptedResult, makeReport, type Batch, type UpscaleReport } from './summary.js';
 import { preparePage } from './pages.js';
+import { shareOf } from './shard.js';
 import { writeReportPage } from './report.js';
 
 /** The run a batch or an image makes: the model resolved at the scale, and its network loaded (not for a shipped model's dry run). */
@@ -47,13 +48,16 @@ export async function runBatch(inputs: string | readonly string[], resolved: Res
   const { sources, earlierOutputs } = await discover(typeof inputs === 'string' ? [inputs] : inputs, resolved.output, besideTemplate(resolved), resolved.optionName);
   const { run, network } = await openRun(resolved);
   try {
-    const planned = await planOutputs(sources, { optionName: resolved.optionName, output: resolved.output, format: resolved.format, scale: run.scale, model: run.variant.name, name: resolved.name });
+    // Planned over every input before the share is taken, so that every shard refuses the same collisions.
+    const everyFile = await planOutputs(sources, { optionName: resolved.optionName, output: resolved.output, format: resolved.format, scale: run.scale, model: run.variant.name, name: resolved.name });
+    const planned = resolved.shard ? shareOf(everyFile, resolved.shard) : everyFile;
     const batch: Batch = {
       files: planned.map(({ input, output }) => ({ input, output })),
       earlierOutputs,
       model: run.variant.name,
       scale: run.scale,
       device: network?.device ?? 'cpu',
+      ...(resolved.shard && { shard: resolved.shard }),
     };
     resolved.onEvent?.({ type: 'plan', ...batch });
     const context: Context = { options: resolved, run, network, imagesInFlight: Math.min(resolved.concurrency, planned.length) };
@@ -81,7 +85,7 @@ export async function runBatch(inputs: string | readonly string[], resolved: Res
 }
 
 /** `upscaleImage`'s options: those of `upscale()` that make sense for one image in memory. */
-export type ImageOptions = Omit<UpscaleOptions, 'output' | 'overwrite' | 'skipExisting' | 'dryRun' | 'concurrency'>;
+export type ImageOptions = Omit<UpscaleOptions, 'output' | 'overwrite' | 'skipExisting' | 'dryRun' | 'concurrency' | 'shard' | 'shardCount' | 'env'>;
 
 /**
  * Upscales one image held in memory (or read from a path) into memory: for a web service or a build plugin. Same
@@ -112,6 +116,7 @@ export type { Image, ImageMetadata } from './image.js';
 export type { Annotation, Colour, Crop, Edits, Filters, Fit, Position, Resize, Watermark } from './edit.js';
 export type { Format } from './formats.js';
 export type { Device } from './inference.js';
+export type { Shard } from './shard.js';
 export { UsageError, InputError, ModelError, AbortError } from './errors.js';
 export { ERROR_CODES, type ErrorCode } from './messages.js';
 export { readManifest, modelNames, type ManifestEntry, type ModelName } from './catalog.js';

@@ -104,6 +104,14 @@ export const messages = {
   pageWritten: (page: string) => `wrote ${shown(page)}`,
   compareCropOutside: (image: string, crop: string, width: number, height: number) =>
     `${shown(image)}: --crop ${crop} lies outside the ${width}x${height} image (compare crops in input pixels)`,
+  noShardEnvironment: (option: string, countOption: string, countVariable: string, engines: readonly { engine: string; index: string; count?: string }[]) => {
+    const named = engines.map((e) => `${e.index} (${e.engine}, with ${e.count ?? `${countOption} or ${countVariable}`})`);
+    return `${option} auto found no shard index in the environment: none of ${named.slice(0, -1).join(', ')} or ${named.at(-1)} is set; elsewhere pass ${option} <i>/<n>`;
+  },
+  noShardCount: (auto: string, indexVariable: string, countOption: string, countVariable: string) =>
+    `${auto}: ${indexVariable} gives this worker's index but nothing gives the shard count; pass ${countOption} <n> or set ${countVariable}`,
+  shardCountsDisagree: (auto: string, a: string, b: string) =>
+    `${auto}: ${a} and ${b} disagree on the shard count; give one, or make them agree`,
   interrupted: () => 'Interrupted: finishing images in flight, press Ctrl-C again to stop at once',
   interruptedFile: (input: string) => `${shown(input)}: interrupted`,
 } as const;

@@ -16,6 +16,7 @@ import { messages } from './messages.js';
 import { DEVICES, type Device } from './inference.js';
 import type { FileResult } from './pipeline.js';
 import type { Batch } from './summary.js';
+import { MAX_SHARDS, SHARD_COUNT_VARIABLE, SHARD_ENVIRONMENTS, type Shard } from './shard.js';
 
 /** Progress of a batch, in this order: one `plan`, then per image `start`, `tile`s and `done`. */
 export type UpscaleEvent =
@@ -91,6 +92,15 @@ export interface UpscaleOptions {
   memory?: number | string;
   /** An .html file: once the batch is done, a page showing every file before and after (see report.ts). */
   report?: string;
+  /**
+   * Process only this share of the inputs, for many machines running the same command: `'2/3'` or
+   * `{ index: 2, count: 3 }` (from 1), or `'auto'` to read it from `env` (see shard.ts).
+   */
+  shard?: Shard | 'auto' | string;
+  /** The shard count for `shard: 'auto'` where the environment gives none (a Kubernetes Indexed Job). */
+  shardCount?: number | string;
+  /** Where `shard: 'auto'` looks; default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
   onEvent?: (event: UpscaleEvent) => void;
   /** One line when `device: 'auto'` picks a device, or when an image cannot fit `memory` even in 16 px tiles. */
   onNotice?: (line: string) => void;
@@ -121,6 +131,8 @@ export interface ResolvedOptions {
   maxPixels: number;
   memory: number;
   report?: string;
+  /** This run's share of the inputs; undefined: all of them. */
+  shard?: Shard;
   onEvent?: (event: UpscaleEvent) => void;
   onNotice?: (line: string) => void;
   signal?: AbortSignal;
@@ -220,6 +232,21 @@ const colour: Parser<string, string> = {
   },
 };
 
+/** `i/n`, `{ index, count }` (both from 1), or `auto`, which `resolveShard` reads from the environment. */
+const shard: Parser<Shard | string, Shard | 'auto'> = {
+  parse: (value, flag) => {
+    if (typeof value === 'string' && value.trim().toLowerCase() === 'auto') return 'auto';
+    const match = typeof value === 'string' ? /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(value) : undefined;
+    const [index, count] = typeof value === 'string' ? [Number(match?.[1]), Number(match?.[2])] : [value.index, value.count];
+    if (!(Number.isInteger(index) && Number.isInteger(count) && index >= 1 && index <= count && count <= MAX_SHARDS)) {
+      throw new UsageError(messages.expected('i/n with i from 1 to n, or auto,', flag, typeof value === 'string' ? value : `${value.index}/${value.count}`));
+    }
+    return { index, count };
+  },
+};
+
+const shardCount = integer(1, MAX_SHARDS);
+
 const model: Parser<string, Model> = {
   // A getter: the names come from the manifest, read only when help is shown.
   get text() {
@@ -291,7 +318,7 @@ export interface OptionSpec<In> {
   alias?: string;
 }
 
-export type OptionKey = Exclude<keyof UpscaleOptions, 'onEvent' | 'onNotice' | 'signal'>;
+export type OptionKey = Exclude<keyof UpscaleOptions, 'env' | 'onEvent' | 'onNotice' | 'signal'>;
 
 /** Every option of `UpscaleOptions`, no more: a missing or extra entry, or a parser for another type, does not compile. */
 export type OptionTable = { [K in OptionKey]-?: OptionSpec<Exclude<UpscaleOptions[K], undefined>> };
@@ -408,6 +435,16 @@ export const OPTIONS = {
     default: DEFAULT_MEMORY_MIB,
   },
   report: { arg: '<file.html>', help: 'also write a page showing every file before and after, with thumbnails, sizes and errors', parse: htmlFile },
+  shard: {
+    arg: '<i/n|auto>',
+    help: `process only the i-th of n shares of the inputs (sorted by path, dealt in turn), for n machines running the same command; auto reads ${SHARD_ENVIRONMENTS.map((e) => e.index).join(', ')}`,
+    parse: shard,
+  },
+  shardCount: {
+    arg: '<n>',
+    help: (range) => `the shard count for --shard auto where the environment has none (a Kubernetes Indexed Job's completions), ${range}; or set ${SHARD_COUNT_VARIABLE}`,
+    parse: shardCount,
+  },
 } satisfies OptionTable;
 
 /** `tileOverlap` → `--tile-overlap`: what the CLI is given, and what messages name. */
@@ -481,6 +518,7 @@ export function resolveOptions(options: UpscaleOptions = {}, spelling: Spelling 
     maxPixels: values.maxPixels,
     memory: values.memory,
     report: values.report,
+    shard: resolveShard(values.shard, values.shardCount, options.env ?? process.env, name),
     onEvent: options.onEvent,
     onNotice: options.onNotice,
     signal: options.signal,
@@ -518,6 +556,33 @@ function resolveAnnotation(options: UpscaleOptions, values: Values, name: (key: 
   // The watermark and the annotation share --watermark-position, as the one placement flag.
   const position = values.watermarkPosition ?? PLACEMENT.annotate;
   return { text: values.annotate, position, size: values.annotateSize, colour: values.annotateColour };
+}
+
+/**
+ * The shard this run takes, if any. With `auto`, the count comes from every place that gives one (`shardCount`, the
+ * engine's own variable, UPSCALE_SHARD_COUNT), which must agree: a worker counting differently from the others would
+ * skip or repeat inputs without a word.
+ */
+function resolveShard(given: Shard | 'auto' | undefined, count: number | undefined, env: NonNullable<UpscaleOptions['env']>, name: (key: OptionKey) => string): Shard | undefined {
+  if (given !== 'auto') {
+    if (count !== undefined) throw new UsageError(messages.needsFlag(name('shardCount'), `${name('shard')} auto`));
+    return given;
+  }
+  const auto = `${name('shard')} auto`;
+  const set = (variable: string | undefined) => (variable === undefined || (env[variable] ?? '').trim() === '' ? undefined : env[variable]!.trim());
+  const engine = SHARD_ENVIRONMENTS.find((e) => set(e.index) !== undefined);
+  if (!engine) throw new UsageError(messages.noShardEnvironment(name('shard'), name('shardCount'), SHARD_COUNT_VARIABLE, SHARD_ENVIRONMENTS));
+  const counts: { source: string; value: number }[] = count === undefined ? [] : [{ source: `${name('shardCount')} ${count}`, value: count }];
+  for (const variable of [engine.count, SHARD_COUNT_VARIABLE]) {
+    const value = set(variable);
+    if (value !== undefined) counts.push({ source: `${variable}=${value}`, value: shardCount.parse(value, variable!) });
+  }
+  const [first, ...rest] = counts;
+  if (!first) throw new UsageError(messages.noShardCount(auto, engine.index, name('shardCount'), SHARD_COUNT_VARIABLE));
+  const other = rest.find((c) => c.value !== first.value);
+  if (other) throw new UsageError(messages.shardCountsDisagree(auto, first.source, other.source));
+  const index = integer(0, first.value - 1).parse(set(engine.index)!, `${engine.index} (counted from 0, with ${first.source})`);
+  return { index: index + 1, count: first.value };
 }
 
 /**

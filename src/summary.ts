@@ -4,6 +4,7 @@
  */
 import { ERROR_CODES, messages } from './messages.js';
 import type { FileResult } from './pipeline.js';
+import type { Shard } from './shard.js';
 
 export interface UpscaleSummary {
   total: number;
@@ -20,6 +21,8 @@ export interface UpscaleSummary {
   scale: number;
   device: string;
   ms: number;
+  /** With --shard: which share of the inputs this run took; the counts above are this share's. */
+  shard?: Shard;
 }
 
 export interface UpscaleReport {
@@ -29,11 +32,13 @@ export interface UpscaleReport {
 
 /** A planned batch: every input with its output, in order, the walked files left out, and what runs them. */
 export interface Batch {
+  /** With a shard, only its share. */
   files: { input: string; output: string }[];
   earlierOutputs: number;
   model: string;
   scale: number;
   device: string;
+  shard?: Shard;
 }
 
 /** The result of an image stopped before it was done: it counts as failed. */
@@ -59,6 +64,7 @@ export function makeReport(batch: Batch, files: FileResult[], interrupted: boole
       scale: batch.scale,
       device: batch.device,
       ms,
+      ...(batch.shard && { shard: batch.shard }),
     },
   };
 }
