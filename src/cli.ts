@@ -139,7 +139,8 @@ function summaryLine(report: UpscaleReport): string {
 }
 
 function fileLine(file: FileResult, colour: InstanceType<typeof Chalk>): string {
-  const size = file.width ? ` (${file.width}x${file.height} → ${file.outWidth}x${file.outHeight})` : '';
+  const frames = file.frames ? `, ${file.frames} frames` : '';
+  const size = file.width ? ` (${file.width}x${file.height} → ${file.outWidth}x${file.outHeight}${frames})` : '';
   const [input, output] = [shown(file.input), shown(file.output)];
   if (file.status === 'planned') return `${input} → ${output}${size}`;
   if (file.status === 'skipped') return colour.dim(`skipped ${input}: ${output} exists`);
@@ -151,9 +152,9 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
   const program = new Command('upscale');
   const writeErr = (line: string) => io.stderr.write(`${line}\n`);
   program
-    .description('Upscale images 2x-8x with Real-ESRGAN networks or classic interpolation, then crop, rotate, flip or resize them.')
+    .description('Upscale images, animations and videos 2x-8x with Real-ESRGAN networks or classic interpolation, then crop, rotate, flip or resize them.')
     .version(packageVersion(), '-V, --version', 'print the version')
-    .argument('[inputs...]', 'image files, folders (walked recursively) and quoted globs');
+    .argument('[inputs...]', 'image and video files, folders (walked recursively) and quoted globs');
   addTableOptions(program);
   program
     .option('--json', 'print one JSON report on stdout')
@@ -204,6 +205,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
       const options: UpscaleOptions = {
         ...libraryOptions(flags),
         env: io.env,
+        ffmpeg: flags.ffmpeg ?? (io.env.UPSCALE_FFMPEG || undefined),
         signal: io.signal,
         onNotice: (line) => (flags.quiet ? undefined : writeErr(colour.dim(line))),
         onEvent: (event) => {

@@ -3,13 +3,21 @@ import { constants, type Stats } from 'node:fs';
 import { lstat, open, readlink, stat } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { errorLine, InputError, inputError } from './errors.js';
-import { sharpAgrees, sniff, SNIFF_BYTES, type ReadableFormat } from './formats.js';
+import { READABLE, sharpAgrees, sniff, SNIFF_BYTES, type FormatSpec, type ReadableFormat, type VideoDemuxer } from './formats.js';
 import { errnoText } from './messages.js';
 import { toEightBit, type Image, type ImageMetadata } from './image.js';
 import { pixelsFrom } from './sharp-raw.js';
 
+/** An animated image's timing, carried to the output. */
+export interface Animation {
+  /** Each frame's display time in milliseconds. */
+  delay: number[];
+  /** How many times it plays; 0 = for ever. */
+  loop: number;
+}
+
 export interface Header {
-  /** Size after EXIF orientation is applied. */
+  /** Size after EXIF orientation is applied; of one frame for an animated image. */
   width: number;
   height: number;
   /** As decode will deliver them, near enough for memory planning. */
@@ -17,7 +25,13 @@ export interface Header {
   depth: Image['depth'];
   /** Decided by the file's content, never by its name. */
   format: ReadableFormat;
+  /** Frames of an animated GIF or WebP; 1 for a still. */
+  frames: number;
+  animation?: Animation;
 }
+
+/** What a file is by its content: an image format sharp reads, or a video family ffmpeg reads. */
+export type Sniffed = { kind: 'image'; format: ReadableFormat } | { kind: 'video'; demuxer: VideoDemuxer };
 
 export interface Decoded {
   image: Image;
@@ -47,7 +61,7 @@ function kindOf(info: Stats): string {
  * Checks that `path` is a readable regular file and returns its format from its leading bytes. A FIFO or a device
  * is refused before it is opened (reading one could wait forever or never end).
  */
-async function sniffFile(path: string): Promise<ReadableFormat> {
+export async function sniffFile(path: string): Promise<Sniffed> {
   let info: Stats;
   try {
     info = await stat(path);
@@ -79,15 +93,25 @@ async function sniffFile(path: string): Promise<ReadableFormat> {
   return sniffBytes(path, lead);
 }
 
-/** The format of bytes already in memory, by the same sniffing as a file's. */
-function sniffBytes(name: string, bytes: Buffer): ReadableFormat {
+/** What bytes already in memory hold, by the same sniffing as a file's. */
+export function sniffBytes(name: string, bytes: Buffer): Sniffed {
   if (bytes.length === 0) throw inputError('emptyFile', name);
-  const { format, detected } = sniff(bytes.subarray(0, SNIFF_BYTES));
+  const { format, video, detected } = sniff(bytes.subarray(0, SNIFF_BYTES));
+  if (video) return { kind: 'video', demuxer: video };
   if (!format) throw inputError('unsupportedInput', name, detected === 'unknown format' ? detected : `its content is ${detected}`);
-  return format;
+  return { kind: 'image', format };
 }
 
-/** sharp's header, checked against the format the content was sniffed as. */
+/** The image format sniffed; a video is an error where only images are read (stdin, a buffer, `compare`). */
+function imageFormat(name: string, sniffed: Sniffed): ReadableFormat {
+  if (sniffed.kind === 'video') throw inputError('videoNotHere', name);
+  return sniffed.format;
+}
+
+/**
+ * sharp's header, checked against the format the content was sniffed as. Several pages are frames only in the
+ * formats that animate; a multi-page TIFF or HEIF collection is refused rather than cut to its first page.
+ */
 async function metadataOf(path: string, bytes: Buffer | undefined, format: ReadableFormat, limitInputPixels: number | false): Promise<Metadata> {
   let meta: Metadata;
   try {
@@ -98,7 +122,7 @@ async function metadataOf(path: string, bytes: Buffer | undefined, format: Reada
   if (!sharpAgrees(format, meta.format, meta.compression)) {
     throw inputError('unsupportedInput', path, `its content is ${meta.format ?? 'unknown'}, not ${format}`);
   }
-  if ((meta.pages ?? 1) > 1) throw inputError('manyFrames', path, meta.pages!);
+  if ((meta.pages ?? 1) > 1 && !(READABLE[format] as FormatSpec).animated) throw inputError('manyPages', path, meta.pages!);
   return meta;
 }
 
@@ -107,27 +131,37 @@ async function metadataOf(path: string, bytes: Buffer | undefined, format: Reada
  * input in messages, and is read unless its `bytes` are given (stdin, a library caller's buffer).
  */
 export async function readHeader(path: string, bytes?: Buffer): Promise<Header> {
-  const format = bytes ? sniffBytes(path, bytes) : await sniffFile(path);
+  const format = imageFormat(path, bytes ? sniffBytes(path, bytes) : await sniffFile(path));
   const metadata = await metadataOf(path, bytes, format, false);
   const { width, height } = metadata.autoOrient ?? metadata;
   if (!width || !height) throw inputError('corruptInput', path, 'no image size in header');
-  return { width, height, channels: Math.min(metadata.channels ?? 3, 4), depth: depthOf(metadata), format };
+  const frames = metadata.pages ?? 1;
+  const header: Header = { width, height, channels: Math.min(metadata.channels ?? 3, 4), depth: depthOf(metadata), format, frames };
+  if (frames > 1) header.animation = { delay: metadata.delay ?? Array<number>(frames).fill(100), loop: metadata.loop ?? 0 };
+  return header;
 }
+
+/** Which frames `decode` reads: a still's one image, frame N of an animation, or every frame. */
+export type Frames = { page: number } | 'all';
 
 /**
  * Decodes to 8- or 16-bit samples in the file's own colour space (no ICC conversion: the profile is re-attached
  * on output), one channel for grey, with alpha when present. CMYK is converted to sRGB, as no output keeps it.
- * `format` is the header's: the content is checked against it again.
+ * `format` is the header's: the content is checked against it again. Every frame of an animation comes as one
+ * image, the frames stacked top to bottom (`maxPixels` then limits them all together).
  */
-export async function decode(path: string, format: ReadableFormat, maxPixels: number, bytes?: Buffer): Promise<Decoded> {
+export async function decode(path: string, format: ReadableFormat, maxPixels: number, bytes?: Buffer, frames: Frames = { page: 0 }): Promise<Decoded> {
   const meta = await metadataOf(path, bytes, format, maxPixels);
   const cmyk = meta.space === 'cmyk';
   const grey = meta.channels !== undefined && meta.channels <= 2 && !meta.isPalette;
   const depth = depthOf(meta);
   // sharp's raw 8-bit grey output drops an alpha channel; its 16-bit grey keeps it, each sample exactly v × 257.
   const wide = depth === 16 || (grey && meta.channels === 2);
+  const pages = frames === 'all' ? { animated: true } : { page: frames.page };
   const run = () => {
-    const pipeline = sharp(bytes ?? path, { limitInputPixels: maxPixels, failOn: 'error', animated: false }).autoOrient();
+    const pipeline = sharp(bytes ?? path, { limitInputPixels: maxPixels, failOn: 'error', ...pages });
+    // Rotating the stacked frames would turn the strip, not each frame; animations carry no orientation in practice.
+    if (frames !== 'all') pipeline.autoOrient();
     if (!cmyk) pipeline.keepIccProfile();
     pipeline.toColourspace(grey ? (wide ? 'grey16' : 'b-w') : wide ? 'rgb16' : 'srgb');
     return pipeline.raw({ depth: wide ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });

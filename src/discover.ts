@@ -4,7 +4,7 @@ import { lstat, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import fg from 'fast-glob';
 import { inputError, UsageError, type InputError } from './errors.js';
-import { IMAGE_EXTENSIONS, PAGE_EXTENSIONS } from './formats.js';
+import { MEDIA_EXTENSIONS, PAGE_EXTENSIONS } from './formats.js';
 import { messages } from './messages.js';
 import { besidePattern } from './outputs.js';
 
@@ -112,7 +112,7 @@ export async function discover(inputs: readonly string[], outputFolder: string |
     earlierOutputs += dropped;
     for (const rel of kept) await add(join(base, rel), rel);
   };
-  const imagePattern = `**/*.{${IMAGE_EXTENSIONS.join(',')}}`;
+  const imagePattern = `**/*.{${MEDIA_EXTENSIONS.join(',')}}`;
   for (const input of inputs) {
     const info = await stat(input).catch(() => undefined);
     if (info?.isDirectory()) {
@@ -131,7 +131,7 @@ export async function discover(inputs: readonly string[], outputFolder: string |
     if (!fg.isDynamicPattern(input)) throw new UsageError(messages.notFound(input));
     const base = globBase(input.replace(/\\/g, '/'));
     const pattern = relative(base, input.replace(/\\/g, '/')) || input;
-    const matches = (await walk(base, pattern, exclude)).filter((rel) => IMAGE_EXTENSIONS.includes(rel.split('.').pop()!.toLowerCase()));
+    const matches = (await walk(base, pattern, exclude)).filter((rel) => MEDIA_EXTENSIONS.includes(rel.split('.').pop()!.toLowerCase()));
     if (matches.length === 0) throw new UsageError(messages.nothingMatched(input));
     await addWalked(base, matches);
   }

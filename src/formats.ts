@@ -1,10 +1,11 @@
 /**
- * The image formats the tool knows, in one table: which it reads and writes, their file extensions, their limits
- * and their default quality. Discovery, output naming, the encoder, option parsing and the messages all read it.
+ * The image formats and video containers the tool knows, in one table each: which it reads and writes, their file
+ * extensions, their limits, their default quality and encoder. Discovery, output naming, the encoders, option
+ * parsing and the messages all read them.
  */
 
-/** Formats the tool writes (and the names `--format` takes). */
-export const FORMATS = ['png', 'jpeg', 'webp', 'avif', 'tiff'] as const;
+/** Image formats the tool writes (and the names `--format` takes). */
+export const FORMATS = ['png', 'jpeg', 'webp', 'avif', 'tiff', 'gif'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export interface FormatSpec {
@@ -16,18 +17,19 @@ export interface FormatSpec {
   maxSide?: number;
   /** For the lossy encoders. */
   defaultQuality?: number;
+  /** Holds an animation: every frame, with its delay, and the loop count. */
+  animated?: boolean;
 }
 
 /** Everything the tool reads. A file is judged by its content (sharp's own detection), never by its name. */
 export const READABLE = {
   jpeg: { name: 'jpeg', extensions: ['jpg', 'jpeg', 'jpe', 'jfif'], maxSide: 65535, defaultQuality: 90 },
   png: { name: 'png', extensions: ['png'], maxSide: 2 ** 31 - 1 },
-  webp: { name: 'webp', extensions: ['webp'], maxSide: 16383, defaultQuality: 90 },
+  webp: { name: 'webp', extensions: ['webp'], maxSide: 16383, defaultQuality: 90, animated: true },
   avif: { name: 'heif', extensions: ['avif'], maxSide: 16384, defaultQuality: 60 },
   tiff: { name: 'tiff', extensions: ['tif', 'tiff'], maxSide: 2 ** 31 - 1 },
-  // Read as a still image; written as png (no encoder here for it).
-  gif: { name: 'gif', extensions: ['gif'] },
-} as const satisfies Record<Format | 'gif', FormatSpec>;
+  gif: { name: 'gif', extensions: ['gif'], maxSide: 65535, animated: true },
+} as const satisfies Record<Format, FormatSpec>;
 
 export type ReadableFormat = keyof typeof READABLE;
 
@@ -37,38 +39,91 @@ export type FormatAlias = (typeof READABLE)[Format]['extensions'][number];
 /** Extensions of the HTML pages the tool writes (--report, `upscale compare`), with the dot. */
 export const PAGE_EXTENSIONS: readonly string[] = ['.html', '.htm'];
 
-/** Extensions that folder and glob walks pick up. */
-export const IMAGE_EXTENSIONS: readonly string[] = Object.values(READABLE).flatMap((spec) => spec.extensions);
+/** The image formats that hold animations, for messages: "webp|gif". */
+export const ANIMATED_FORMATS = FORMATS.filter((format) => (READABLE[format] as FormatSpec).animated);
 
-/** ".png, .jpg, .webp, .avif, .tif": for messages. */
-export const WRITABLE_EXTENSIONS = FORMATS.map((format) => `.${READABLE[format].extensions[0]}`).join(', ');
+/**
+ * ffmpeg's demuxer for each video family the content sniff recognises: the only demuxers ffmpeg is ever run with, so
+ * it never guesses a format from the content itself (a playlist or a concat script named clip.mp4 is not followed).
+ */
+export const VIDEO_DEMUXERS = ['mov', 'matroska', 'avi'] as const;
+export type VideoDemuxer = (typeof VIDEO_DEMUXERS)[number];
 
-/** Image formats the tool neither reads nor writes, by extension: an `-o` ending so is a mistake, not a folder. */
-const OTHER_IMAGE_EXTENSIONS = ['bmp', 'dib', 'heic', 'heif', 'jxl', 'jp2', 'j2k', 'svg', 'svgz', 'ico', 'icns', 'psd', 'tga', 'ppm', 'pgm', 'pbm', 'pnm', 'exr', 'hdr', 'dng', 'raw', 'pdf'];
+/** Video containers, read and written with ffmpeg (see video.ts). */
+export const VIDEO_FORMATS = ['mp4', 'mov', 'mkv', 'webm', 'avi'] as const;
+export type VideoFormat = (typeof VIDEO_FORMATS)[number];
 
-/** Whether an extension (with or without the dot) names an image format of any kind. */
-export function isImageExtension(extension: string): boolean {
-  const bare = extension.replace(/^\./, '').toLowerCase();
-  return IMAGE_EXTENSIONS.includes(bare) || OTHER_IMAGE_EXTENSIONS.includes(bare);
+export interface VideoSpec {
+  /** Lower case, without the dot; the first one is written. */
+  extensions: readonly string[];
+  /** The family its content is sniffed as. */
+  demuxer: VideoDemuxer;
+  /** ffmpeg's muxer name. */
+  muxer: string;
+  /** The codec written unless `--video-codec` says otherwise. */
+  codec: VideoCodec;
 }
 
-/** "jpeg, png, webp, avif, tiff, gif": for messages. */
-export const READABLE_LIST = Object.keys(READABLE).join(', ');
+export const VIDEO = {
+  mp4: { extensions: ['mp4', 'm4v'], demuxer: 'mov', muxer: 'mp4', codec: 'h264' },
+  mov: { extensions: ['mov'], demuxer: 'mov', muxer: 'mov', codec: 'h264' },
+  mkv: { extensions: ['mkv'], demuxer: 'matroska', muxer: 'matroska', codec: 'h264' },
+  webm: { extensions: ['webm'], demuxer: 'matroska', muxer: 'webm', codec: 'vp9' },
+  avi: { extensions: ['avi'], demuxer: 'avi', muxer: 'avi', codec: 'h264' },
+} as const satisfies Record<VideoFormat, VideoSpec>;
 
-/** The written format an extension (with or without the dot, any case) names, if any. */
+/** Video encoders `--video-codec` names: ffmpeg's encoder, its constant-quality default and the containers that hold it. */
+export const VIDEO_CODECS = {
+  h264: { encoder: 'libx264', defaultCrf: 18, maxCrf: 51, containers: ['mp4', 'mov', 'mkv', 'avi'] },
+  h265: { encoder: 'libx265', defaultCrf: 20, maxCrf: 51, containers: ['mp4', 'mov', 'mkv'] },
+  vp9: { encoder: 'libvpx-vp9', defaultCrf: 31, maxCrf: 63, containers: ['mkv', 'webm'] },
+} as const satisfies Record<string, { encoder: string; defaultCrf: number; maxCrf: number; containers: readonly VideoFormat[] }>;
+export type VideoCodec = keyof typeof VIDEO_CODECS;
+export const VIDEO_CODEC_NAMES = Object.keys(VIDEO_CODECS) as VideoCodec[];
+
+/** Extensions that folder and glob walks pick up: images and videos. */
+export const IMAGE_EXTENSIONS: readonly string[] = Object.values(READABLE).flatMap((spec) => spec.extensions);
+export const VIDEO_EXTENSIONS: readonly string[] = Object.values(VIDEO).flatMap((spec) => spec.extensions);
+export const MEDIA_EXTENSIONS: readonly string[] = [...IMAGE_EXTENSIONS, ...VIDEO_EXTENSIONS];
+
+/** ".png, .jpg, .webp, .avif, .tif, .gif, .mp4, …": for messages. */
+export const WRITABLE_EXTENSIONS = [...FORMATS.map((format) => READABLE[format].extensions[0]), ...VIDEO_FORMATS.map((format) => VIDEO[format].extensions[0])]
+  .map((extension) => `.${extension}`)
+  .join(', ');
+
+const bareExtension = (extension: string) => extension.replace(/^\./, '').toLowerCase();
+
+/** Image and video formats the tool neither reads nor writes, by extension: an `-o` ending so is a mistake, not a folder. */
+const OTHER_MEDIA_EXTENSIONS = ['bmp', 'dib', 'heic', 'heif', 'jxl', 'jp2', 'j2k', 'svg', 'svgz', 'ico', 'icns', 'psd', 'tga', 'ppm', 'pgm', 'pbm', 'pnm', 'exr', 'hdr', 'dng', 'raw', 'pdf', 'flv', 'wmv', 'mpg', 'mpeg', 'ts', 'm2ts', '3gp', 'ogv'];
+
+/** Whether an extension (with or without the dot) names an image or video format of any kind. */
+export function isMediaExtension(extension: string): boolean {
+  const bare = bareExtension(extension);
+  return MEDIA_EXTENSIONS.includes(bare) || OTHER_MEDIA_EXTENSIONS.includes(bare);
+}
+
+/** "jpeg, png, webp, avif, tiff, gif; videos: mp4, m4v, mov, mkv, webm, avi": for messages. */
+export const READABLE_LIST = `${Object.keys(READABLE).join(', ')}; videos: ${VIDEO_EXTENSIONS.join(', ')}`;
+
+/** The written image format an extension (with or without the dot, any case) names, if any. */
 export function writableFormatOf(extension: string): Format | undefined {
-  const bare = extension.replace(/^\./, '').toLowerCase();
+  const bare = bareExtension(extension);
   return FORMATS.find((format) => (READABLE[format].extensions as readonly string[]).includes(bare));
 }
 
-/** The format an input of this format is written as by default: its own, or png where no encoder here writes it (gif). */
-export function writtenAs(format: ReadableFormat): Format {
-  return (FORMATS as readonly string[]).includes(format) ? (format as Format) : 'png';
+/** The video container an extension (with or without the dot, any case) names, if any. */
+export function videoFormatOf(extension: string): VideoFormat | undefined {
+  const bare = bareExtension(extension);
+  return VIDEO_FORMATS.find((format) => (VIDEO[format].extensions as readonly string[]).includes(bare));
 }
 
-/** The usual file extension of a written format, with the dot. */
-export function extensionOf(format: Format): string {
-  return `.${READABLE[format].extensions[0]}`;
+/** The usual file extension of a written image format or video container, with the dot. */
+export function extensionOf(format: Format | VideoFormat): string {
+  return `.${isVideoFormat(format) ? VIDEO[format].extensions[0] : READABLE[format].extensions[0]}`;
+}
+
+export function isVideoFormat(format: Format | VideoFormat): format is VideoFormat {
+  return (VIDEO_FORMATS as readonly string[]).includes(format);
 }
 
 /** Whether sharp's own detection (metadata().format, compression) agrees with the sniffed format. */
@@ -81,7 +136,13 @@ export const SNIFF_BYTES = 1024;
 
 const ascii = (bytes: Uint8Array, at: number, text: string) => Buffer.from(bytes.subarray(at, at + text.length)).toString('latin1') === text;
 
-/** ISO base media (AVIF, HEIC): the brands of the leading ftyp box. */
+/** Brands of HEIF still images and image sequences other than AVIF: refused, never handed to ffmpeg as a movie. */
+const HEIF_IMAGE_BRANDS = ['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'mif1', 'msf1', 'mif2', 'jpeg', 'vvic'];
+
+/** The first box of a QuickTime movie written without an ftyp box. */
+const QUICKTIME_BOXES = ['moov', 'mdat', 'wide', 'free', 'skip', 'pnot'];
+
+/** ISO base media (AVIF, HEIC, MP4, MOV): the brands of the leading ftyp box. */
 function brands(bytes: Uint8Array): string[] {
   if (!ascii(bytes, 4, 'ftyp')) return [];
   const size = Math.min(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0), bytes.length);
@@ -94,16 +155,20 @@ function brands(bytes: Uint8Array): string[] {
  * The format of a file from its leading bytes, before any decoder sees it: only these formats ever reach libvips,
  * so a document format (an SVG with external references, a PDF) is never parsed, whatever its name.
  */
-export function sniff(bytes: Uint8Array): { format?: ReadableFormat; detected: string } {
+export function sniff(bytes: Uint8Array): { format?: ReadableFormat; video?: VideoDemuxer; detected: string } {
   const b = bytes;
   if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return { format: 'jpeg', detected: 'jpeg' };
   if (ascii(b, 0, '\x89PNG\r\n\x1a\n')) return { format: 'png', detected: 'png' };
   if (ascii(b, 0, 'GIF87a') || ascii(b, 0, 'GIF89a')) return { format: 'gif', detected: 'gif' };
   if (ascii(b, 0, 'RIFF') && ascii(b, 8, 'WEBP')) return { format: 'webp', detected: 'webp' };
+  if (ascii(b, 0, 'RIFF') && ascii(b, 8, 'AVI ')) return { video: 'avi', detected: 'avi' };
+  if (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) return { video: 'matroska', detected: 'matroska' };
   if (ascii(b, 0, 'II*\0') || ascii(b, 0, 'MM\0*') || ascii(b, 0, 'II+\0') || ascii(b, 0, 'MM\0+')) return { format: 'tiff', detected: 'tiff' };
   const boxBrands = brands(b);
   if (boxBrands.includes('avif') || boxBrands.includes('avis')) return { format: 'avif', detected: 'avif' };
-  if (boxBrands.length > 0) return { detected: `heif (${boxBrands[0]!.trim()})` };
+  if (boxBrands.some((brand) => HEIF_IMAGE_BRANDS.includes(brand))) return { detected: `heif (${boxBrands[0]!.trim()})` };
+  // Any other ISO base media file is a movie (isom, mp42, qt, M4V, 3gp…); so is an old QuickTime file without ftyp.
+  if (boxBrands.length > 0 || QUICKTIME_BOXES.some((box) => ascii(b, 4, box))) return { video: 'mov', detected: 'mov' };
   // Formats refused by name, so the message says what the file really is.
   if (ascii(b, 0, '%PDF')) return { detected: 'pdf' };
   if (ascii(b, 0, 'BM')) return { detected: 'bmp' };

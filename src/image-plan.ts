@@ -33,6 +33,8 @@ export interface ImageLoad {
   depth: Image['depth'];
   scale: number;
   imagesInFlight: number;
+  /** An animation's frames (default 1): all are held, decoded and upscaled, until the output is encoded from them. */
+  frames?: number;
 }
 
 /** Overlap the tiler uses when the user gives none: exact for SRVGG, a feathered 32 px where the network sees further. */
@@ -50,7 +52,7 @@ export function defaultTile(model: NetworkModel, overlap: number, memoryMiB: num
   const { fixedMiB, networkBytesPerWindowPixel } = MEMORY_MODEL[model.architecture ?? 'RRDBNet'];
   const sampleBytes = image.depth / 8;
   const inputPixels = image.width * image.height;
-  const imageBytes = inputPixels * image.channels * sampleBytes * (1 + 2 * image.scale ** 2);
+  const imageBytes = (image.frames ?? 1) * inputPixels * image.channels * sampleBytes * (1 + 2 * image.scale ** 2);
   // Beside the activations: the float32 input tensor and the tile's output samples, once in each process.
   const bytesPerWindowPixel = networkBytesPerWindowPixel + 2 * (12 + 3 * image.scale ** 2 * sampleBytes);
   const fixedBytes = fixedMiB * MIB + image.imagesInFlight * imageBytes;
@@ -79,6 +81,8 @@ export interface ImageShape {
   depth: Image['depth'];
   /** Whether an alpha plane runs through the network: one is present and not fully opaque. */
   alpha: boolean;
+  /** Frames of an animation, each of this shape; 1 (the default) for a still. */
+  frames?: number;
 }
 
 /** One pass of the network over every plane. */
@@ -122,7 +126,7 @@ export function planImage(image: ImageShape, run: Run, settings: PlanSettings): 
   for (let pass = 0, factor = 1; pass < passesFor(run.scale, network.scale); pass++, factor *= network.scale) {
     const width = image.width * factor;
     const height = image.height * factor;
-    const load = { width, height, channels: image.channels, depth, scale: network.scale, imagesInFlight: settings.imagesInFlight };
+    const load = { width, height, channels: image.channels, depth, scale: network.scale, imagesInFlight: settings.imagesInFlight, frames: image.frames };
     const sizing = settings.tile === undefined ? defaultTile(network, overlap, settings.memory, load) : { tile: settings.tile };
     if ('estimateMiB' in sizing) estimateMiB = Math.max(estimateMiB ?? 0, sizing.estimateMiB);
     passes.push({ width, height, depth, tiles: planTiles(width, height, sizing.tile, overlap, network.receptiveFieldRadius) });

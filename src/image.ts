@@ -85,3 +85,18 @@ export function extract(image: Image, rect: { left: number; top: number; width: 
   }
   return out;
 }
+
+/** The frames of an animation decoded as one image, frames stacked top to bottom: views, not copies. */
+export function framesOf(strip: Image, count: number): Image[] {
+  const height = strip.height / count;
+  const length = strip.width * height * strip.channels;
+  return Array.from({ length: count }, (_, k) => ({ ...strip, height, data: strip.data.subarray(k * length, (k + 1) * length) }));
+}
+
+/** Frames of one size and layout stacked top to bottom into one image, as the animated encoders take them. */
+export function stackFrames(frames: readonly Image[]): Image {
+  const [first] = frames;
+  const strip = allocateImage(first!.width, first!.height * frames.length, first!.channels, first!.depth);
+  frames.forEach((frame, k) => strip.data.set(frame.data, k * frame.data.length));
+  return strip;
+}

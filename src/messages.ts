@@ -48,7 +48,7 @@ export const messages = {
   needsFlag: (flag: string, needed: string) => `${flag} needs ${needed}`,
   badWatermark: (option: string, path: string, detail: string) => `${option} ${shown(path)}: not a readable image (${detail})`,
   pipeOneImage: (count: number) => `- (stdin) and -o - (stdout) carry one image, but ${count} inputs were given`,
-  stdoutNeedsFormat: () => '-o - writes the image to stdout and needs its format: add -f png, jpeg, webp, avif or tiff',
+  stdoutNeedsFormat: () => '-o - writes the image to stdout and needs its format: add -f png, jpeg, webp, avif, tiff or gif',
   stdinNeedsOutput: () => '- reads one image from stdin and needs somewhere to write it: -o <file> or -o - (stdout)',
   unreadableList: (path: string, detail: string) => `--files-from ${shown(path)}: cannot read (${detail})`,
   noInputs: () => 'No inputs given: pass image files, folders or quoted globs, e.g. upscale "photos/**/*.jpg"',
@@ -71,12 +71,34 @@ export const messages = {
   outputExists: (input: string, output: string) =>
     `${shown(input)}: output ${shown(output)} already exists; pass --overwrite to replace it or --skip-existing to keep it`,
   unsupportedInput: (input: string, detail: string) => `${shown(input)}: not a supported image (${detail}); supported: ${READABLE_LIST}`,
-  manyFrames: (input: string, frames: number) =>
-    `${shown(input)}: has ${frames} frames or pages; animated and multi-page images are not supported yet (the output would hold only the first): extract the frame you want first`,
+  manyPages: (input: string, pages: number) =>
+    `${shown(input)}: has ${pages} pages; multi-page TIFF and HEIF files are not supported (the output would hold only the first): extract the page you want first`,
+  animatedToStill: (input: string, frames: number, format: string, animated: readonly string[]) =>
+    `${shown(input)}: is animated (${frames} frames) but ${format} holds one image; keep the animation with ${animated.map((f) => `-f ${f}`).join(' or ')}, or take one frame with --frame N (0-${frames - 1})`,
+  imageToVideo: (input: string, container: string) =>
+    `${shown(input)}: is an image, so it cannot be written as a ${container} video; name an image output (-o with an image extension, or -f)`,
+  videoToImage: (input: string, format: string, example: string) =>
+    `${shown(input)}: is a video, so it cannot be written as a ${format} image; name a video output (-o clip${example}), or use a video extension`,
+  frameOfVideo: (input: string) => `${shown(input)}: --frame picks a frame of an animated image; it does not apply to videos`,
+  codecNotInContainer: (input: string, codec: string, container: string, containers: readonly string[]) =>
+    `${shown(input)}: --video-codec ${codec} cannot be written in ${container}; name a ${containers.map((c) => `.${c}`).join(', ')} output, or another --video-codec`,
+  oddVideoSize: (input: string, width: number, height: number) =>
+    `${shown(input)}: the output would be ${width}x${height}, but video encoders need even sides; choose a --scale or --resize that gives even sides`,
+  crfOfCodec: (input: string, codec: string, crf: number, max: number) => `${shown(input)}: --crf ${crf} is past ${codec}'s range of 0-${max}; choose a lower --crf`,
+  videoNotHere: (input: string) =>
+    `${shown(input)}: is a video; videos are upscaled from files named as inputs (upscale clip.mp4), not from stdin, a buffer or compare`,
+  noFfmpeg: (input: string) =>
+    `${shown(input)}: no ffmpeg found to read videos: reinstall upscale (its @ffmpeg-installer/ffmpeg dependency ships one for this platform), or name one with --ffmpeg <path> or UPSCALE_FFMPEG`,
+  noVideoStream: (input: string) => `${shown(input)}: holds no video stream (audio only?); nothing to upscale`,
+  emptyVideo: (input: string) => `${shown(input)}: the video stream has no frames; nothing to upscale`,
+  corruptVideo: (input: string, detail: string) => `${shown(input)}: cannot decode video (ffmpeg: ${shown(detail)}); the file may be truncated or corrupt`,
+  encodeVideoFailed: (input: string, detail: string) => `${shown(input)}: cannot encode the video (ffmpeg: ${shown(detail)})`,
+  noSuchFrame: (input: string, frame: number, frames: number) =>
+    `${shown(input)}: --frame ${frame} is past its last frame (it has ${frames}, numbered from 0)`,
   emptyFile: (input: string) => `${shown(input)}: file is empty`,
   corruptInput: (input: string, detail: string) => `${shown(input)}: cannot decode image (${detail}); the file may be truncated or corrupt`,
-  tooManyPixels: (input: string, width: number, height: number, limit: number) =>
-    `${shown(input)}: ${width}x${height} is ${width * height} pixels, over the limit of ${limit}; raise it with --max-pixels if the image is genuine`,
+  tooManyPixels: (input: string, width: number, height: number, frames: number, limit: number) =>
+    `${shown(input)}: ${frames > 1 ? `${frames} frames of ` : ''}${width}x${height} ${frames > 1 ? 'are' : 'is'} ${frames * width * height} pixels, over the limit of ${limit}; raise it with --max-pixels if the image is genuine`,
   outputTooLarge: (input: string, format: string, width: number, height: number, max: number) =>
     `${shown(input)}: output ${width}x${height} exceeds ${format.toUpperCase()}'s limit of ${max} px per side; use --format png or tiff, or a smaller --scale`,
   unexpected: (input: string, detail: string) => `${shown(input)}: failed (${shown(detail)})`,
@@ -128,7 +150,21 @@ export const ERROR_CODES = {
   emptyFile: 'ERR_INPUT_EMPTY',
   unsupportedInput: 'ERR_INPUT_FORMAT',
   corruptInput: 'ERR_INPUT_DECODE',
-  manyFrames: 'ERR_INPUT_FRAMES',
+  manyPages: 'ERR_INPUT_PAGES',
+  videoNotHere: 'ERR_INPUT_VIDEO',
+  animatedToStill: 'ERR_ANIMATED_TO_STILL',
+  noSuchFrame: 'ERR_NO_SUCH_FRAME',
+  imageToVideo: 'ERR_IMAGE_TO_VIDEO',
+  videoToImage: 'ERR_VIDEO_TO_IMAGE',
+  frameOfVideo: 'ERR_FRAME_OF_VIDEO',
+  codecNotInContainer: 'ERR_VIDEO_CODEC',
+  crfOfCodec: 'ERR_VIDEO_CRF',
+  oddVideoSize: 'ERR_VIDEO_ODD_SIZE',
+  noFfmpeg: 'ERR_NO_FFMPEG',
+  noVideoStream: 'ERR_VIDEO_NO_STREAM',
+  emptyVideo: 'ERR_VIDEO_EMPTY',
+  corruptVideo: 'ERR_VIDEO_DECODE',
+  encodeVideoFailed: 'ERR_VIDEO_ENCODE',
   tooManyPixels: 'ERR_INPUT_TOO_LARGE',
   cropOutside: 'ERR_CROP_OUTSIDE',
   outputCollision: 'ERR_OUTPUT_COLLISION',

@@ -9,11 +9,12 @@ import { DEFAULT_MODEL, findModel, modelNames, type Model, type ModelName } from
 import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { FITS, POSITIONS, type Annotation, type Crop, type Edits, type Fit, type Position, type Resize, type Watermark } from './edit.js';
-import { FORMATS, PAGE_EXTENSIONS, writableFormatOf, type Format, type FormatAlias } from './formats.js';
+import { FORMATS, PAGE_EXTENSIONS, VIDEO_CODEC_NAMES, VIDEO_CODECS, writableFormatOf, type Format, type FormatAlias, type VideoCodec } from './formats.js';
 import { checkNameTemplate, DEFAULT_NAMES, NAME_FIELDS } from './outputs.js';
 import { UsageError } from './errors.js';
 import { messages } from './messages.js';
 import { DEVICES, type Device } from './inference.js';
+import { isExecutableFile } from './ffmpeg.js';
 import type { FileResult } from './pipeline.js';
 import type { Batch } from './summary.js';
 import { MAX_SHARDS, SHARD_COUNT_VARIABLE, SHARD_ENVIRONMENTS, type Shard } from './shard.js';
@@ -22,8 +23,11 @@ import { MAX_SHARDS, SHARD_COUNT_VARIABLE, SHARD_ENVIRONMENTS, type Shard } from
 export type UpscaleEvent =
   /** Once the batch is planned, before any image starts: what `summary` will count. */
   | ({ type: 'plan' } & Batch)
-  /** An image is decoded and its pixel work begins; then after each tile of every pass. */
-  | { type: 'start' | 'tile'; input: string; tilesDone: number; tilesTotal: number }
+  /**
+   * An image is decoded and its pixel work begins; then after each tile of every pass. A video's also count its
+   * frames written (a `tile` after each frame).
+   */
+  | { type: 'start' | 'tile'; input: string; tilesDone: number; tilesTotal: number; framesDone?: number; framesTotal?: number }
   /** An image is finished, whether or not it got as far as `start`: `result` is its entry in `files`; absent if it was interrupted. */
   | { type: 'done'; input: string; result?: FileResult };
 
@@ -53,6 +57,14 @@ export interface UpscaleOptions {
   concurrency?: number | string;
   format?: Format | FormatAlias;
   quality?: number | string;
+  /** Of an animated input, the one frame (0-based) to upscale as a still. */
+  frame?: number | string;
+  /** Video encoder: h264 (default for mp4, mov, mkv, avi), h265 or vp9 (default for webm). */
+  videoCodec?: VideoCodec | string;
+  /** Video constant-quality level (lower is better): default 18 for h264, 20 for h265, 31 for vp9. */
+  crf?: number | string;
+  /** The ffmpeg executable for videos; default: the one installed with the package (the CLI passes $UPSCALE_FFMPEG). */
+  ffmpeg?: string;
   /** `left,top,width,height` in output pixels. */
   crop?: Crop | string;
   rotate?: number | string;
@@ -123,6 +135,10 @@ export interface ResolvedOptions {
   concurrency: number;
   format?: Format;
   quality?: number;
+  frame?: number;
+  videoCodec?: VideoCodec;
+  crf?: number;
+  ffmpeg?: string;
   edits: Edits;
   overwrite: boolean;
   skipExisting: boolean;
@@ -259,6 +275,14 @@ const model: Parser<string, Model> = {
   },
 };
 
+const executable: Parser<string, string> = {
+  parse: (path, flag) => {
+    // The CLI also takes it from UPSCALE_FFMPEG.
+    if (!isExecutableFile(path)) throw new UsageError(messages.expected('an executable ffmpeg file', flag.startsWith('--') ? `${flag} (or UPSCALE_FFMPEG)` : flag, path));
+    return path;
+  },
+};
+
 const watermarkFile: Parser<string, string> = {
   parse: (path, flag) => {
     if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(messages.badWatermark(flag, path, 'no such file'));
@@ -364,11 +388,19 @@ export const OPTIONS = {
   format: {
     short: 'f',
     arg: '<format>',
-    help: (formats) => `output format: ${formats} (default: the input's, or the -o file's extension)`,
+    help: (formats) => `image output format: ${formats} (default: the input's, or the -o file's extension); videos keep their container`,
     // Any of a format's extensions names it too (jpg, tif).
     parse: oneOf(FORMATS, writableFormatOf),
   },
   quality: { short: 'q', arg: '<n>', help: (range) => `quality for jpeg, webp and avif, ${range}`, parse: integer(1, 100) },
+  frame: { arg: '<n>', help: (range) => `upscale only frame n (${range}, from 0) of an animated gif or webp, as a still image`, parse: integer(0, 65535) },
+  videoCodec: { arg: '<codec>', help: (codecs) => `video encoder: ${codecs} (default: h264, vp9 for webm)`, parse: oneOf(VIDEO_CODEC_NAMES) },
+  crf: {
+    arg: '<n>',
+    help: (range) => `video quality, ${range}, lower is better (default: 18 for h264, 20 for h265, 31 for vp9; h264 and h265 stop at 51)`,
+    parse: integer(0, Math.max(...VIDEO_CODEC_NAMES.map((codec) => VIDEO_CODECS[codec].maxCrf))),
+  },
+  ffmpeg: { arg: '<path>', help: 'ffmpeg executable for videos (default: $UPSCALE_FFMPEG, else the one installed with upscale)', parse: executable },
   crop: { arg: '<left,top,width,height>', help: 'crop the upscaled image (output pixels)', parse: crop },
   rotate: { arg: '<degrees>', help: (range) => `rotate clockwise, ${range}`, parse: number(-360, 360) },
   flip: { help: 'mirror vertically', parse: toggle, default: false },
@@ -488,6 +520,10 @@ export function resolveOptions(options: UpscaleOptions = {}, spelling: Spelling 
     concurrency: values.concurrency ?? defaultConcurrency(values.model),
     format: values.format,
     quality: values.quality,
+    frame: values.frame,
+    videoCodec: values.videoCodec,
+    crf: crfFor(values.videoCodec, values.crf, options.crf, name('crf')),
+    ffmpeg: values.ffmpeg,
     edits: {
       crop: values.crop,
       rotate: values.rotate,
@@ -523,6 +559,13 @@ export function resolveOptions(options: UpscaleOptions = {}, spelling: Spelling 
     onNotice: options.onNotice,
     signal: options.signal,
   };
+}
+
+/** --crf within the named --video-codec's range (without one, each video's codec is checked when it is met). */
+function crfFor(codec: VideoCodec | undefined, crf: number | undefined, given: unknown, option: string): number | undefined {
+  const max = codec && VIDEO_CODECS[codec].maxCrf;
+  if (crf !== undefined && max !== undefined && crf > max) throw new UsageError(messages.expected(`integer between 0 and ${max}`, option, given));
+  return crf;
 }
 
 /** --resize, or its --width / --height shorthands, with --fit applied. */

@@ -3,36 +3,48 @@ import { existsSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Source } from './discover.js';
-import { extensionOf, isImageExtension, writableFormatOf, WRITABLE_EXTENSIONS, type Format } from './formats.js';
+import { extensionOf, isMediaExtension, isVideoFormat, videoFormatOf, writableFormatOf, WRITABLE_EXTENSIONS, type Format, type VideoFormat } from './formats.js';
 import { inputError, UsageError } from './errors.js';
 import { messages } from './messages.js';
 
 export interface PlannedFile extends Source {
   output: string;
-  format: Format;
+  /** An image format, or a video container for a video. */
+  format: Format | VideoFormat;
+}
+
+/** The image format or video container an extension names, if the tool writes it. */
+function formatOf(extension: string): Format | VideoFormat | undefined {
+  return writableFormatOf(extension) ?? videoFormatOf(extension);
 }
 
 /**
- * `-o` names a file when it has an image extension and is not an existing folder. An image extension the tool does
- * not write (`-o x.bmp`) is a mistake, not a folder name.
+ * `-o` names a file when it has an image or video extension and is not an existing folder. An extension of a format
+ * the tool does not write (`-o x.bmp`) is a mistake, not a folder name.
  */
-function outputFileFormat(output: string | undefined, option: string): Format | undefined {
+function outputFileFormat(output: string | undefined, option: string): Format | VideoFormat | undefined {
   if (output === undefined || output.endsWith('/') || (existsSync(output) && statSync(output).isDirectory())) return undefined;
   const extension = extname(output);
-  const format = writableFormatOf(extension);
-  if (!format && isImageExtension(extension)) throw new UsageError(messages.outputNotWritable(option, output, extension.slice(1).toLowerCase(), WRITABLE_EXTENSIONS));
+  const format = formatOf(extension);
+  if (!format && isMediaExtension(extension)) throw new UsageError(messages.outputNotWritable(option, output, extension.slice(1).toLowerCase(), WRITABLE_EXTENSIONS));
   return format;
 }
 
-/** The input's format by its extension; inputs no encoder here writes (gif) become png. */
-function inputFormatGuess(input: string): Format {
-  return writableFormatOf(extname(input)) ?? 'png';
+/**
+ * An output's format: an `-o` file's extension, else `--format` for an image, else the input's own by its
+ * extension (its content is checked when it is read). A video keeps its container: `--format` names image formats.
+ */
+function outputFormat(input: string, fileFormat: Format | VideoFormat | undefined, format: Format | undefined): Format | VideoFormat {
+  if (fileFormat && isVideoFormat(fileFormat)) return fileFormat;
+  const own = formatOf(extname(input)) ?? 'png';
+  if (isVideoFormat(own) && !fileFormat) return own;
+  return format ?? fileFormat ?? own;
 }
 
 /** Keeps the input's own extension spelling when the format is unchanged (photo.JPEG stays .JPEG). */
-function extensionFor(input: string, format: Format): string {
+function extensionFor(input: string, format: Format | VideoFormat): string {
   const own = extname(input);
-  return writableFormatOf(own) === format ? own : extensionOf(format);
+  return formatOf(own) === format ? own : extensionOf(format);
 }
 
 /** The fields an output name template (`--name`) may use. */
@@ -102,8 +114,8 @@ export async function planOutputs(sources: readonly Source[], options: PlanOptio
   if (fileFormat && sources.length > 1) throw new UsageError(messages.outputFileNeedsOneInput(option, options.output!, sources.length));
   const planned = sources.map((source): PlannedFile => {
     const stem = basename(source.relative, extname(source.relative));
-    if (fileFormat) return { ...source, output: options.output!, format: options.format ?? fileFormat };
-    const format = options.format ?? inputFormatGuess(source.input);
+    const format = outputFormat(source.input, fileFormat, options.format);
+    if (fileFormat) return { ...source, output: options.output!, format };
     // An input already known to be unusable (an empty folder) has no output.
     if (source.problem) return { ...source, output: '', format };
     const beside = options.output === undefined;

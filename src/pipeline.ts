@@ -1,12 +1,15 @@
-/** One image through the stages: header checks → decode → upscale (tiled network or baseline) → edits → encode → write. */
+/**
+ * One input through the stages: header checks → decode → upscale (tiled network or baseline) → edits → encode →
+ * write; an animation's frames each in turn, a video's through video.ts.
+ */
 import type { Run } from './catalog.js';
 import { stat } from 'node:fs/promises';
-import { decode, readHeader, type Header } from './decode.js';
+import { decode, readHeader, sniffFile, type Animation, type Header } from './decode.js';
 import { applyEdits, finalSize, resizeTo } from './edit.js';
 import { encodeToBuffer, encodeToFile } from './encode.js';
-import { READABLE, writtenAs, type Format } from './formats.js';
+import { ANIMATED_FORMATS, isVideoFormat, READABLE, type Format, type FormatSpec } from './formats.js';
 import { AbortError, errorLine, InputError, inputError, ModelError } from './errors.js';
-import { allocateImage, hasAlpha, isOpaque, joinAlpha, maxSample, splitAlpha, toEightBit, type Image, type ImageMetadata } from './image.js';
+import { allocateImage, framesOf, hasAlpha, isOpaque, joinAlpha, maxSample, splitAlpha, stackFrames, toEightBit, type Image, type ImageMetadata } from './image.js';
 import { planImage, type ImagePlan, type PassPlan } from './image-plan.js';
 import { ERROR_CODES, messages, type ErrorCode } from './messages.js';
 import type { Network } from './inference.js';
@@ -15,6 +18,7 @@ import type { PlannedFile } from './outputs.js';
 import { resample } from './resample.js';
 import { Stitcher } from './stitch.js';
 import { windowToTensor } from './tile.js';
+import { processVideo } from './video.js';
 import { exists, writeAtomically } from './write.js';
 
 /** Milliseconds spent in each stage of one image. */
@@ -39,6 +43,8 @@ export interface FileResult {
   height?: number;
   outWidth?: number;
   outHeight?: number;
+  /** Frames of an animated image or a video (absent for stills and for a single `--frame`). */
+  frames?: number;
   model: string;
   ms: number;
   timings?: Timings;
@@ -55,6 +61,8 @@ export interface BufferInfo {
   channels: Image['channels'];
   depth: Image['depth'];
   bytes: number;
+  /** Of an animation: its frames. */
+  frames?: number;
   model: string;
   scale: number;
   ms: number;
@@ -70,11 +78,11 @@ export interface Context {
   imagesInFlight: number;
 }
 
-function targetSize(width: number, height: number, scale: number) {
+export function targetSize(width: number, height: number, scale: number) {
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
 }
 
-function checkAbort(signal: AbortSignal | undefined): void {
+export function checkAbort(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError('interrupted');
 }
 
@@ -107,7 +115,7 @@ async function runPass(plane: Image, pass: PassPlan, network: Network, context: 
 }
 
 /** Upscales colour and alpha to exactly width × height (the requested scale, rounded), following the plan. */
-async function upscalePixels(image: Image, plan: ImagePlan, context: Context, onTile: () => void, timings: Timings): Promise<Image> {
+export async function upscalePixels(image: Image, plan: ImagePlan, context: Context, onTile: () => void, timings: Timings): Promise<Image> {
   const { run } = context;
   const target = targetSize(image.width, image.height, run.scale);
   if (run.kind === 'baseline') {
@@ -149,7 +157,7 @@ async function upscalePixels(image: Image, plan: ImagePlan, context: Context, on
 export async function processFile(file: PlannedFile, context: Context): Promise<FileResult> {
   let result: FileResult | undefined;
   try {
-    return (result = await processImage(file, context));
+    return (result = await processInput(file, context));
   } finally {
     context.options.onEvent?.({ type: 'done', input: file.input, result });
   }
@@ -165,58 +173,95 @@ export interface Input {
 interface Inspected {
   header: Header;
   format: Format;
-  /** The output's size after the scale and the edits. */
+  /** The output's size after the scale and the edits (of each frame). */
   final: { width: number; height: number };
+  /** Frames upscaled: all of an animation, 1 for a still or one `--frame`. */
+  frames: number;
 }
 
-/** Header checks before any pixel work: limits, the output's size against its format, the memory notice. */
+/**
+ * Header checks before any pixel work: the frame asked for, limits, the output's size against its format, the
+ * memory notice. An animation needs a format that holds one, unless `--frame` takes one frame.
+ */
 async function inspect(input: Input, formatFor: (header: Header) => Format, context: Context): Promise<Inspected> {
   const { options } = context;
   const header = await readHeader(input.name, input.bytes);
   const format = formatFor(header);
-  if (header.width * header.height > options.maxPixels) throw inputError('tooManyPixels', input.name, header.width, header.height, options.maxPixels);
+  const { frame } = options;
+  if (frame !== undefined && frame >= header.frames) throw inputError('noSuchFrame', input.name, frame, header.frames);
+  const frames = frame === undefined ? header.frames : 1;
+  if (frames > 1 && !(READABLE[format] as FormatSpec).animated) throw inputError('animatedToStill', input.name, frames, format, ANIMATED_FORMATS);
+  if (frames * header.width * header.height > options.maxPixels) {
+    throw inputError('tooManyPixels', input.name, header.width, header.height, frames, options.maxPixels);
+  }
   const upscaled = targetSize(header.width, header.height, context.run.scale);
   const final = finalSize(upscaled.width, upscaled.height, options.edits, input.name);
   const limit = READABLE[format].maxSide;
   if (final.width > limit || final.height > limit) throw inputError('outputTooLarge', input.name, format, final.width, final.height, limit);
   // Before decoding, whether alpha is all opaque is unknown; the memory estimate does not depend on it.
-  const headerPlan = planImage({ ...header, alpha: hasAlpha(header) }, context.run, planSettings(context));
+  const headerPlan = planImage({ ...header, alpha: hasAlpha(header), frames }, context.run, planSettings(context));
   // Said on a dry run too, so a batch can be checked against a machine before it runs.
   if (headerPlan.estimateMiB !== undefined && headerPlan.estimateMiB > options.memory) {
     options.onNotice?.(messages.overBudget(input.name, headerPlan.estimateMiB, options.memory, context.imagesInFlight));
   }
-  return { header, format, final };
+  return { header, format, final, frames };
 }
 
-function planSettings({ options, imagesInFlight }: Context) {
+export function planSettings({ options, imagesInFlight }: Context) {
   return { tile: options.tile, tileOverlap: options.tileOverlap, memory: options.memory, imagesInFlight };
 }
 
-/** Decode → upscale by the plan → edits: the output's pixels and the metadata to carry over (none if stripped). */
-async function render(input: Input, header: Header, context: Context, timings: Timings): Promise<{ image: Image; metadata?: ImageMetadata }> {
+/** The rendered output: its pixels (an animation's frames stacked), each frame's size, and what to carry over. */
+interface Rendered {
+  image: Image;
+  width: number;
+  height: number;
+  /** None if stripped. */
+  metadata?: ImageMetadata;
+  /** For an animation: the encoder's frame height, delays and loop count. */
+  animation?: Animation & { frameHeight: number };
+}
+
+/**
+ * Decode → upscale by the plan → edits. Each frame of an animation is planned, upscaled and edited exactly as a still
+ * of its own (frame k equals frame k alone); the output is encoded from all of them.
+ */
+async function render(input: Input, { header, frames }: Inspected, context: Context, timings: Timings): Promise<Rendered> {
   const { options } = context;
   let phase = performance.now();
   checkAbort(options.signal);
-  const decoded = await decode(input.name, header.format, options.maxPixels, input.bytes);
+  const decoded = await decode(input.name, header.format, options.maxPixels, input.bytes, frames > 1 ? 'all' : { page: options.frame ?? 0 });
   timings.decode = performance.now() - phase;
-  // The plan that runs: from the decoded pixels, where a fully opaque alpha plane is known to skip the network.
-  const plan = planImage({ ...decoded.image, alpha: hasAlpha(decoded.image) && !isOpaque(decoded.image) }, context.run, planSettings(context));
-  options.onEvent?.({ type: 'start', input: input.name, tilesDone: 0, tilesTotal: plan.tilesTotal });
+  const pictures = frames > 1 ? framesOf(decoded.image, frames) : [decoded.image];
+  // The plans that run: from the decoded pixels, where a fully opaque alpha plane is known to skip the network.
+  const plans = pictures.map((picture) => planImage({ ...picture, alpha: hasAlpha(picture) && !isOpaque(picture), frames }, context.run, planSettings(context)));
+  const tilesTotal = plans.reduce((sum, plan) => sum + plan.tilesTotal, 0);
+  options.onEvent?.({ type: 'start', input: input.name, tilesDone: 0, tilesTotal });
   let done = 0;
-  const onTile = () => options.onEvent?.({ type: 'tile', input: input.name, tilesDone: ++done, tilesTotal: plan.tilesTotal });
-  let image = await upscalePixels(decoded.image, plan, context, onTile, timings);
-  phase = performance.now();
-  image = await applyEdits(image, options.edits);
-  timings.edit = performance.now() - phase;
+  const onTile = () => options.onEvent?.({ type: 'tile', input: input.name, tilesDone: ++done, tilesTotal });
+  const outputs: Image[] = [];
+  for (const [k, picture] of pictures.entries()) {
+    const image = await upscalePixels(picture, plans[k]!, context, onTile, timings);
+    phase = performance.now();
+    outputs.push(await applyEdits(image, options.edits));
+    timings.edit += performance.now() - phase;
+  }
   checkAbort(options.signal);
-  return { image, metadata: options.stripMetadata ? undefined : decoded.metadata };
+  const [first] = outputs;
+  return {
+    image: frames > 1 ? stackFrames(outputs) : first!,
+    width: first!.width,
+    height: first!.height,
+    metadata: options.stripMetadata ? undefined : decoded.metadata,
+    animation: frames > 1 ? { ...header.animation!, frameHeight: first!.height } : undefined,
+  };
 }
 
-function newTimings(): Timings {
+export function newTimings(): Timings {
   return { decode: 0, inference: 0, stitch: 0, edit: 0, encode: 0 };
 }
 
-function rounded(timings: Timings): Timings {
+export function rounded(timings: Timings): Timings {
   return Object.fromEntries(Object.entries(timings).map(([stage, ms]) => [stage, Math.round(ms)])) as unknown as Timings;
 }
 
@@ -226,11 +271,11 @@ function failure(error: unknown, input: string): { error: string; code: ErrorCod
   return { error: messages.unexpected(input, errorLine(error)), code: ERROR_CODES.unexpected };
 }
 
-async function processImage(file: PlannedFile, context: Context): Promise<FileResult> {
+/** The checks every input gets, then its own path by what its content is: an image or a video. */
+async function processInput(file: PlannedFile, context: Context): Promise<FileResult> {
   const { options } = context;
   const started = performance.now();
   const result: FileResult = { input: file.input, output: file.output, status: 'ok', model: context.run.variant.name, ms: 0 };
-  const timings = newTimings();
   const elapsed = () => Math.round(performance.now() - started);
   try {
     if (file.problem) throw file.problem;
@@ -238,41 +283,55 @@ async function processImage(file: PlannedFile, context: Context): Promise<FileRe
       if (options.skipExisting) return { ...result, status: 'skipped' };
       if (!options.overwrite && !options.dryRun) throw inputError('outputExists', file.input, file.output);
     }
-    const input = { name: file.input };
-    const { header, final } = await inspect(input, () => file.format, context);
-    Object.assign(result, { width: header.width, height: header.height, outWidth: final.width, outHeight: final.height });
-    if (options.dryRun) return { ...result, status: 'planned', ms: elapsed() };
-    const { image, metadata } = await render(input, header, context, timings);
-    const phase = performance.now();
-    const encoding = { format: file.format, quality: options.quality, metadata };
-    await writeAtomically(file.output, (temporary) => encodeToFile(image, encoding, temporary), { overwrite: options.overwrite, input: file.input });
-    timings.encode = performance.now() - phase;
-    const bytes = (await stat(file.output)).size;
-    return { ...result, outWidth: image.width, outHeight: image.height, bytes, ms: elapsed(), timings: rounded(timings) };
+    const sniffed = await sniffFile(file.input);
+    const done = sniffed.kind === 'video' ? await processVideo(file, sniffed.demuxer, context, result) : await processImage(file, context, result);
+    if (done.status === 'planned') return { ...done, ms: elapsed() };
+    return { ...done, bytes: (await stat(file.output)).size, ms: elapsed() };
   } catch (error) {
     if (error instanceof AbortError) throw error;
     return { ...result, status: 'error', ...failure(error, file.input), ms: elapsed() };
   }
 }
 
+/** One image file: a still, one `--frame` of an animation, or every frame of one. */
+async function processImage(file: PlannedFile, context: Context, result: FileResult): Promise<FileResult> {
+  const { options } = context;
+  const timings = newTimings();
+  const { format } = file;
+  if (isVideoFormat(format)) throw inputError('imageToVideo', file.input, format);
+  const input = { name: file.input };
+  const inspected = await inspect(input, () => format, context);
+  const { header, final, frames } = inspected;
+  Object.assign(result, { width: header.width, height: header.height, outWidth: final.width, outHeight: final.height }, frames > 1 && { frames });
+  if (options.dryRun) return { ...result, status: 'planned' };
+  const { image, width, height, metadata, animation } = await render(input, inspected, context, timings);
+  const phase = performance.now();
+  const encoding = { format, quality: options.quality, metadata, animation };
+  await writeAtomically(file.output, (temporary) => encodeToFile(image, encoding, temporary), { overwrite: options.overwrite, input: file.input });
+  timings.encode = performance.now() - phase;
+  return { ...result, outWidth: width, outHeight: height, timings: rounded(timings) };
+}
+
 /** One image in memory through the same stages, encoded into memory: `upscaleImage`'s work. */
 export async function processBuffer(input: Input, format: Format | undefined, context: Context): Promise<{ data: Buffer; info: BufferInfo }> {
   const started = performance.now();
   const timings = newTimings();
-  const { header, format: chosen } = await inspect(input, (h) => format ?? writtenAs(h.format), context);
-  const { image, metadata } = await render(input, header, context, timings);
+  const inspected = await inspect(input, (h) => format ?? h.format, context);
+  const { header, format: chosen } = inspected;
+  const { image, width, height, metadata, animation } = await render(input, inspected, context, timings);
   const phase = performance.now();
-  const data = await encodeToBuffer(image, { format: chosen, quality: context.options.quality, metadata });
+  const data = await encodeToBuffer(image, { format: chosen, quality: context.options.quality, metadata, animation });
   timings.encode = performance.now() - phase;
   const info: BufferInfo = {
     format: chosen,
     width: header.width,
     height: header.height,
-    outWidth: image.width,
-    outHeight: image.height,
+    outWidth: width,
+    outHeight: height,
     channels: image.channels,
     depth: image.depth,
     bytes: data.length,
+    ...(inspected.frames > 1 && { frames: inspected.frames }),
     model: context.run.variant.name,
     scale: context.run.scale,
     ms: Math.round(performance.now() - started),

@@ -44,10 +44,11 @@ function jsonProgress(stream: NodeJS.WritableStream, now: () => number): Progres
       if (event.type === 'plan') total = event.files.length;
       if (event.type === 'start') {
         imageStarted.set(event.input, at);
-        write({ event: 'start', input: event.input, index: done + imageStarted.size, total, tilesTotal: event.tilesTotal });
+        write({ event: 'start', input: event.input, index: done + imageStarted.size, total, tilesTotal: event.tilesTotal, framesTotal: event.framesTotal });
       }
       if (event.type === 'tile') {
-        write({ event: 'tile', input: event.input, tilesDone: event.tilesDone, tilesTotal: event.tilesTotal, etaMs: eta(imageStarted.get(event.input) ?? at, event.tilesDone, event.tilesTotal, at) });
+        const frames = event.framesTotal !== undefined && { framesDone: event.framesDone, framesTotal: event.framesTotal };
+        write({ event: 'tile', input: event.input, tilesDone: event.tilesDone, tilesTotal: event.tilesTotal, ...frames, etaMs: eta(imageStarted.get(event.input) ?? at, event.tilesDone, event.tilesTotal, at) });
       }
       if (event.type === 'done') {
         imageStarted.delete(event.input);
@@ -86,13 +87,14 @@ function plainProgress(stream: NodeJS.WritableStream, now: () => number): Progre
       if (!image || at - image.said < PLAIN_EVERY_MS || event.tilesDone === event.tilesTotal) return;
       image.said = at;
       const left = eta(image.started, event.tilesDone, event.tilesTotal, at)!;
-      stream.write(`${shown(event.input)}: ${event.tilesDone}/${event.tilesTotal} tiles, about ${Math.ceil(left / 1000)} s left\n`);
+      const count = event.framesTotal === undefined ? `${event.tilesDone}/${event.tilesTotal} tiles` : `${event.framesDone}/${event.framesTotal} frames`;
+      stream.write(`${shown(event.input)}: ${count}, about ${Math.ceil(left / 1000)} s left\n`);
     },
     finish: () => undefined,
   };
 }
 
-/** One bar per image, by tiles, and one for the batch, by images: on a terminal only. */
+/** One bar per image, by tiles (a video's by frames, with the time left), and one for the batch, by images: on a terminal only. */
 function barProgress(stream: NodeJS.WritableStream): Progress {
   const multibar = new cliProgress.MultiBar(
     { stream, clearOnComplete: true, hideCursor: true, format: ' {bar} {value}/{total} {name}' },
@@ -104,8 +106,11 @@ function barProgress(stream: NodeJS.WritableStream): Progress {
   return {
     onEvent(event) {
       if (event.type === 'plan') overall.setTotal(event.files.length);
-      if (event.type === 'start') bars.set(event.input, multibar.create(event.tilesTotal, 0, { name: shown(event.input) }));
-      if (event.type === 'tile') bars.get(event.input)?.update(event.tilesDone);
+      if (event.type === 'start') {
+        const video = event.framesTotal !== undefined ? { format: ' {bar} {value}/{total} frames, {eta_formatted} left {name}' } : {};
+        bars.set(event.input, multibar.create(event.framesTotal ?? event.tilesTotal, 0, { name: shown(event.input) }, video));
+      }
+      if (event.type === 'tile') bars.get(event.input)?.update(event.framesDone ?? event.tilesDone);
       if (event.type === 'done') {
         const bar = bars.get(event.input);
         if (bar) multibar.remove(bar);

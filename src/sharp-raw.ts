@@ -23,11 +23,11 @@ export function bytesOf(image: Image): Buffer {
 /**
  * A sharp pipeline over raw pixels; sharp itself limits no input size here, the caller has checked it. The samples
  * go in as their typed array, which is how sharp learns their depth: as bytes, 16-bit samples would be read as
- * twice as many 8-bit ones.
+ * twice as many 8-bit ones. `frameHeight` makes the image an animation's frames, stacked top to bottom.
  */
-export function sharpFrom(image: Image): Sharp {
+export function sharpFrom(image: Image, frameHeight?: number): Sharp {
   return sharp(image.data, {
-    raw: { width: image.width, height: image.height, channels: image.channels },
+    raw: { width: image.width, height: image.height, channels: image.channels, ...(frameHeight !== undefined && { pageHeight: frameHeight }) },
     limitInputPixels: false,
   }).toColourspace(colourspaceOf(image));
 }

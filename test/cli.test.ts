@@ -28,7 +28,7 @@ describe('usage errors: exit 2, one line naming the flag, nothing written', () =
     [['--scale', '0.5'], 'upscale: Expected number between 1 and 16 for --scale but received "0.5"'],
     [['--quality', '101'], 'upscale: Expected integer between 1 and 100 for --quality but received "101"'],
     [['-j', '0'], 'upscale: Expected integer between 1 and 64 for --concurrency but received "0"'],
-    [['--format', 'bmp'], 'upscale: Expected one of png, jpeg, webp, avif, tiff for --format but received "bmp"'],
+    [['--format', 'bmp'], 'upscale: Expected one of png, jpeg, webp, avif, tiff, gif for --format but received "bmp"'],
     [['--device', 'tpu'], 'upscale: Expected one of auto, cpu, cuda, webgpu for --device but received "tpu"'],
     [['--crop', '1,2,3'], 'upscale: Expected left,top,width,height as whole numbers (width and height > 0) for --crop but received "1,2,3"'],
     [['--resize', 'big'], 'upscale: Expected WxH, Wx, xH or WxH! with whole numbers of pixels for --resize but received "big"'],

@@ -105,7 +105,7 @@ describe('bad input: one clear line, the batch goes on, exit 1', () => {
       'empty.png': `${join(root, 'empty.png')}: file is empty`,
       'truncated.jpg': expect.stringMatching(/truncated\.jpg: cannot decode image \(.*premature end of JPEG.*\); the file may be truncated or corrupt$/),
       'truncated.png': expect.stringMatching(/truncated\.png: cannot decode image \(.*\); the file may be truncated or corrupt$/),
-      'text.png': `${join(root, 'text.png')}: not a supported image (unknown format); supported: jpeg, png, webp, avif, tiff, gif`,
+      'text.png': `${join(root, 'text.png')}: not a supported image (unknown format); supported: jpeg, png, webp, avif, tiff, gif; videos: mp4, m4v, mov, mkv, webm, avi`,
       'unknown.tif': expect.stringMatching(/unknown\.tif: (cannot decode image|not a supported image)/),
       'bomb.png': `${join(root, 'bomb.png')}: 100000x100000 is 10000000000 pixels, over the limit of 100000000; raise it with --max-pixels if the image is genuine`,
     });
@@ -249,13 +249,13 @@ describe('files are sacred', () => {
     expect(readdirSync(out)).toEqual(['b.webp']);
   });
 
-  it('a gif beside a png of the same name (gif is written as png) no longer stops the batch', async () => {
+  it('a gif beside a png of the same name, both written as png, no longer stops the batch', async () => {
     const root = scratch();
     await sharp(cat).gif().toFile(join(root, 'x.gif'));
     copyFileSync(cat, join(root, 'x.png'));
     copyFileSync(cat, join(root, 'y.png'));
     const out = scratch();
-    const run = await cli(root, '-o', out, '-m', 'nearest', '--json');
+    const run = await cli(root, '-o', out, '-m', 'nearest', '-f', 'png', '--json');
     expect(run.code).toBe(1);
     const statuses = JSON.parse(run.stdout).files.map((f: { input: string; status: string }) => [f.input.split('/').pop(), f.status]);
     expect(statuses).toEqual([['x.gif', 'error'], ['x.png', 'error'], ['y.png', 'ok']]);
