@@ -54,7 +54,9 @@ export interface Ffmpeg {
 
 /** Starts ffmpeg with `args`: errors only on stderr, never reading the terminal; stdin and stdout are pipes. */
 export function startFfmpeg(ffmpeg: string, args: readonly string[]): Ffmpeg {
-  const child = spawn(ffmpeg, ['-nostdin', '-hide_banner', '-loglevel', 'error', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // A process group of its own: Ctrl-C at a terminal reaches only upscale, which then stops ffmpeg itself (an ffmpeg
+  // that saw the SIGINT would end its part early, and the file would fail instead of being interrupted).
+  const child = spawn(ffmpeg, ['-nostdin', '-hide_banner', '-loglevel', 'error', ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   if (alive.size === 0) process.on('exit', killAlive);
   alive.add(child);
   let stderr = '';
@@ -65,22 +67,20 @@ export function startFfmpeg(ffmpeg: string, args: readonly string[]): Ffmpeg {
   });
   // A process that exits early closes its stdin: writes then fail with EPIPE, reported through `exited` instead.
   child.stdin!.on('error', () => undefined);
+  // Exited, and all it said on stderr read; its stdout may be left unread (a run killed mid-frame).
   const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    let code: number | null = null;
-    const settle = () => {
+    const stderrEnded = new Promise((ended) => child.stderr!.once('close', ended));
+    const settle = (code: number | null) => {
       alive.delete(child);
       if (alive.size === 0) process.off('exit', killAlive);
-      resolve({ code, stderr });
+      void stderrEnded.then(() => resolve({ code, stderr }));
     };
-    child.on('error', (error) => {
+    child.once('error', (error) => {
       stderr += `\n${error.message}`;
-      code = -1;
-      settle();
+      child.stderr!.destroy();
+      settle(-1);
     });
-    child.on('close', (exitCode) => {
-      code = exitCode;
-      settle();
-    });
+    child.once('exit', (code) => settle(code));
   });
   return { process: child, exited };
 }
@@ -90,6 +90,6 @@ export function ffmpegError(stderr: string): string {
   const lines = stderr
     .split('\n')
     .map((line) => line.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/, '').trim())
-    .filter((line) => line !== '' && !/^Conversion failed!?$/.test(line) && !/^Error (while|opening)/.test(line));
+    .filter((line) => line !== '' && !/^(Conversion failed|Error (while|opening)|Could not write header)/.test(line));
   return lines.at(-1) ?? 'no message';
 }

@@ -38,6 +38,11 @@ function inputArgs(demuxer: VideoDemuxer, path: string): string[] {
   return ['-f', demuxer, '-i', `file:${resolve(path)}`];
 }
 
+/** What ffmpeg said went wrong, without the input's path (our message names the file already). */
+function failure(stderr: string, path: string): string {
+  return ffmpegError(stderr).replace(`file:${resolve(path)}: `, '');
+}
+
 /** Every frame as it is, none duplicated or dropped, whatever the frame rate does. */
 const PASSTHROUGH = ['-vsync', 'passthrough'];
 
@@ -56,7 +61,7 @@ async function probe(ffmpeg: string, input: string, demuxer: VideoDemuxer): Prom
   const { code, stderr } = await run.exited;
   if (code !== 0) {
     if (/matches no streams/.test(stderr)) throw inputError('noVideoStream', input);
-    throw inputError('corruptVideo', input, ffmpegError(stderr));
+    throw inputError('corruptVideo', input, failure(stderr, input));
   }
   const timeBase = /^#tb 0: (\d+)\/(\d+)$/m.exec(text);
   const size = /^#dimensions 0: (\d+)x(\d+)$/m.exec(text);
@@ -156,7 +161,11 @@ function muxerArgs(demuxer: VideoDemuxer, input: string, format: VideoFormat, st
 
 /** Ends a run: waits for it, killing it first when the file failed (or Ctrl-C stopped it). */
 async function finish(run: Ffmpeg, kill: boolean): Promise<void> {
-  if (kill) run.process.kill('SIGKILL');
+  if (kill) {
+    run.process.kill('SIGKILL');
+    // Whatever it had written but not yet read is not wanted.
+    run.process.stdout!.destroy();
+  }
   await run.exited;
 }
 
@@ -219,7 +228,7 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
           timings.decode += performance.now() - started;
           if (!data) {
             const { stderr } = await decoder.exited;
-            throw inputError('corruptVideo', input, `decoding stopped after ${framesDone} of ${frames} frames: ${ffmpegError(stderr)}`);
+            throw inputError('corruptVideo', input, `decoding stopped after ${framesDone} of ${frames} frames: ${failure(stderr, input)}`);
           }
           const picture: Image = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: video.width, height: video.height, channels: 3, depth: 8 };
           const upscaledFrame = await upscalePixels(picture, plan, context, onTile, timings);
@@ -240,7 +249,7 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
         encoder.process.stdin!.end();
         for (const run of [encoder, muxer]) {
           const { code, stderr } = await run.exited;
-          if (code !== 0) throw inputError('encodeVideoFailed', input, ffmpegError(stderr));
+          if (code !== 0) throw inputError('encodeVideoFailed', input, failure(stderr, input));
         }
         timings.encode += performance.now() - started;
         failed = false;
