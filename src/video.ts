@@ -219,10 +219,14 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
         const muxer = startFfmpeg(ffmpeg, [...muxerArgs(demuxer, input, format, start), '-y', temporary]);
         runs.push(decoder, encoder, muxer);
         encoder.process.stdout!.pipe(muxer.process.stdin!);
+        // An encoder or muxer that gives up (a codec the container cannot hold) ends the work at the next frame.
+        let gaveUp = false;
+        for (const run of [encoder, muxer]) void run.exited.then(() => (gaveUp = true));
         const reader = new FrameReader(decoder.process.stdout!, video.width * video.height * 3, 1);
         let pending = write(encoder.process.stdin!, encoder.exited, [nutHeader({ width: final.width, height: final.height, timeBase: video.timeBase })]);
         for (const pts of video.pts) {
           checkAbort(options.signal);
+          if (gaveUp) break;
           let started = performance.now();
           const data = await reader.next();
           timings.decode += performance.now() - started;
@@ -251,6 +255,7 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
           const { code, stderr } = await run.exited;
           if (code !== 0) throw inputError('encodeVideoFailed', input, failure(stderr, input));
         }
+        if (framesDone < frames) throw inputError('encodeVideoFailed', input, `it stopped after ${framesDone} of ${frames} frames`);
         timings.encode += performance.now() - started;
         failed = false;
       } finally {

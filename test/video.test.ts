@@ -137,6 +137,10 @@ describe('video', () => {
     expect(packets(join(out, 'clip.webm'), 'a:0')).toEqual(packets(source, 'a:0'));
     expect((await cli(clip, '-o', join(out, 'h265.mkv'), '-m', 'nearest', '--video-codec', 'h265', '--crf', '30')).code).toBe(0);
     expect(run(['-i', join(out, 'h265.mkv'), '-map', '0:v:0', '-c', 'copy', '-f', 'framecrc', '-'])).toMatch(/^#codec_id 0: hevc$/m);
+    // Audio is copied, never re-encoded: AAC cannot go into WebM, and ffmpeg says so.
+    const aac = await cli(clip, '-o', join(out, 'x.webm'), '-m', 'nearest');
+    expect(aac.stderr.split('\n')[0]).toBe(`${clip}: cannot encode the video (ffmpeg: Only VP8 or VP9 or AV1 video and Vorbis or Opus audio and WebVTT subtitles are supported for WebM.)`);
+    expect(readdirSync(out).filter((name) => name.startsWith('x.') || name.startsWith('.x.'))).toEqual([]);
     const wrong = await cli(clip, '-o', join(out, 'x.mp4'), '-m', 'nearest', '--video-codec', 'vp9');
     expect(wrong.stderr.split('\n')[0]).toBe(`${clip}: --video-codec vp9 cannot be written in mp4; name a .mkv, .webm output, or another --video-codec`);
   });

@@ -3,9 +3,9 @@
  * inference, stitch, encode) and reports wall time, effective GFLOP/s against this machine's fp32 ceiling (measured
  * with onnxruntime itself just before each case), peak memory of the whole process tree and the time split.
  *
- * Options: --json (machine-readable), --quick (a short subset).
+ * Options: --json (machine-readable), --quick (a short subset), --video (only the video case).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { ncnnToOnnx } from '../convert/onnx.js';
 import { decode } from '../decode.js';
 import { resizeTo } from '../edit.js';
 import { encodeToFile } from '../encode.js';
+import { findFfmpeg } from '../ffmpeg.js';
 import type { Image } from '../image.js';
 import { loadNetwork } from '../inference.js';
 import type { FileResult } from '../pipeline.js';
@@ -29,6 +30,8 @@ interface Case {
   height: number;
   /** Images in the batch (each width × height). */
   count: number;
+  /** A video instead: this many frames at 30 fps, made by ffmpeg from the photo. */
+  frames?: number;
   extra?: string[];
   label?: string;
 }
@@ -46,6 +49,8 @@ const FULL: Case[] = [
   { model: 'realesrgan-x4plus', width: 128, height: 128, count: 1 },
   { model: 'realesrgan-x4plus', width: 256, height: 256, count: 1 },
   { model: 'realesrgan-x4plus-anime', width: 256, height: 256, count: 1 },
+  // The fastest model on 480p video: what a minute of it costs is this row's time × 60.
+  { model: 'realesr-animevideov3', width: 854, height: 480, count: 1, frames: 30, extra: ['-s', '2'], label: 'video: 1 s of 480p at 30 fps, -s 2' },
 ];
 
 const QUICK: Case[] = [FULL[1]!, FULL[4]!, FULL[6]!, FULL[7]!, FULL[9]!];
@@ -88,6 +93,16 @@ async function measureCeiling(work: string): Promise<number> {
 
 async function makeInputs(folder: string, c: Case, photo: Image): Promise<string> {
   mkdirSync(folder, { recursive: true });
+  if (c.frames !== undefined) {
+    // The photo drifting sideways, so no two frames are alike, with an audio track as a real clip has.
+    const still = join(folder, 'photo.png');
+    await encodeToFile(await resizeTo(photo, c.width + c.frames, c.height), { format: 'png' }, still);
+    const path = join(folder, `in-${c.width}x${c.height}.mp4`);
+    const seconds = String(c.frames / 30);
+    const made = spawnSync(findFfmpeg(undefined, 'the bench'), ['-v', 'error', '-loop', '1', '-framerate', '30', '-i', still, '-f', 'lavfi', '-i', `sine=duration=${seconds}`, '-vf', `crop=${c.width}:${c.height}:n:0`, '-t', seconds, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', path]);
+    if (made.status !== 0) throw new Error(`ffmpeg: ${made.stderr}`);
+    return path;
+  }
   if (c.count === 1) {
     const path = join(folder, `in-${c.width}x${c.height}.png`);
     await encodeToFile(await resizeTo(photo, c.width, c.height), { format: 'png' }, path);
@@ -164,7 +179,7 @@ interface Row {
 
 async function main() {
   const args = process.argv.slice(2);
-  const cases = args.includes('--quick') ? QUICK : FULL;
+  const cases = args.includes('--video') ? FULL.filter((c) => c.frames !== undefined) : args.includes('--quick') ? QUICK : FULL;
   const asJson = args.includes('--json');
   const work = mkdtempSync(join(tmpdir(), 'upscale-bench-'));
   try {
@@ -176,7 +191,7 @@ async function main() {
       const ceiling = await measureCeiling(work);
       const run = await runCli([input, '-o', join(work, `out${i}`), '-m', c.model, '--device', 'cpu', '--json', '--quiet', ...(c.extra ?? [])]);
       const entry = manifest.get(c.model) ?? manifest.get(`${c.model}-x4`)!;
-      const inputPixels = c.width * c.height * c.count;
+      const inputPixels = c.width * c.height * c.count * (c.frames ?? 1);
       const seconds = run.wallMs / 1000;
       const gflops = (2 * entry.macsPerPixel * inputPixels) / seconds / 1e9;
       const split: Record<string, number> = {};
@@ -184,9 +199,9 @@ async function main() {
       rows.push({
         case: c.label ?? '',
         model: c.model,
-        input: `${c.count > 1 ? `${c.count}×` : ''}${c.width}×${c.height}`,
+        input: `${c.count > 1 ? `${c.count}×` : ''}${c.frames !== undefined ? `${c.frames} frames of ` : ''}${c.width}×${c.height}`,
         wallS: seconds,
-        outputMpxPerS: (inputPixels * entry.scale ** 2) / 1e6 / seconds,
+        outputMpxPerS: run.files.reduce((sum, file) => sum + file.outWidth! * file.outHeight! * (file.frames ?? 1), 0) / 1e6 / seconds,
         gflops,
         ceilingGflops: ceiling,
         percentOfCeiling: (100 * gflops) / ceiling,
