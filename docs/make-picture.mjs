@@ -28,5 +28,14 @@ await sharp(Buffer.from(logo)).png().toFile('docs/logo.png');
 execFileSync('node', ['bin/upscale.js', input, '-o', 'docs/editing.jpg', '--overwrite', '--quiet', '--crop', '0,64,384,256', '--saturation', '1.3',
   '--contrast', '1.15', '--sharpen', '--watermark', 'docs/logo.png', '--watermark-opacity', '0.8', '--watermark-scale', '0.3',
   '--annotate', 'Chelsea, 4x', '-q', '90'], { stdio: 'inherit' });
-rmSync(work, { recursive: true, force: true });
 console.log('wrote docs/before-after.jpg and docs/editing.jpg');
+
+// docs/animated.webp, the README's animation example: a 64x64 view panning across the photo, 8 frames (a small
+// animated GIF, as a sticker or emote would be), upscaled 4x with realesr-animevideov3 into an animated WebP.
+const frames = [];
+for (let k = 0; k < 8; k++) frames.push(await sharp(input).extract({ left: 4 * k, top: 16, width: 64, height: 64 }).ensureAlpha().raw().toBuffer());
+const pan = join(work, 'pan.gif');
+await sharp(Buffer.concat(frames), { raw: { width: 64, height: 64 * 8, channels: 4, pageHeight: 64 } }).gif({ delay: Array(8).fill(120), loop: 0 }).toFile(pan);
+execFileSync('node', ['bin/upscale.js', pan, '-m', 'realesr-animevideov3', '-o', 'docs/animated.webp', '--overwrite', '--quiet'], { stdio: 'inherit' });
+console.log('wrote docs/animated.webp');
+rmSync(work, { recursive: true, force: true });
