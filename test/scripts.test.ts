@@ -49,13 +49,13 @@ describe('pipes', () => {
   });
 
   it('pipe mistakes are usage errors; a bad image on stdin is one line and exit 1', async () => {
-    expect((await run(['-', '-o', '-'], readFileSync(cat))).stderr).toBe('upscale: -o - writes the image to stdout and needs its format: add -f png, jpeg, webp, avif or tiff\n');
+    expect((await run(['-', '-o', '-'], readFileSync(cat))).stderr).toBe('upscale: -o - writes the image to stdout and needs its format: add -f png, jpeg, webp, avif, tiff or gif\n');
     expect((await run(['-'], readFileSync(cat))).stderr).toBe('upscale: - reads one image from stdin and needs somewhere to write it: -o <file> or -o - (stdout)\n');
     expect((await run([cat, catJpeg, '-o', '-', '-f', 'png'])).stderr).toBe('upscale: - (stdin) and -o - (stdout) carry one image, but 2 inputs were given\n');
     const json = await run([cat, '-o', '-', '-f', 'png', '--json']);
     expect([json.code, json.stderr]).toEqual([2, 'upscale: -o - and --json cannot be used together\n']);
     const bad = await run(['-', '-o', '-', '-f', 'png', '-m', 'nearest'], Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>'));
-    expect([bad.code, bad.stdout.length, bad.stderr]).toEqual([1, 0, `upscale: stdin: not a supported image (its content is svg); supported: jpeg, png, webp, avif, tiff, gif\n`]);
+    expect([bad.code, bad.stdout.length, bad.stderr]).toEqual([1, 0, `upscale: stdin: not a supported image (its content is svg); supported: jpeg, png, webp, avif, tiff, gif; videos: mp4, m4v, mov, mkv, webm, avi\n`]);
   });
 });
 

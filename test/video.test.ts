@@ -160,6 +160,8 @@ describe('video', () => {
       `${join(root, 'song.mp4')}: holds no video stream (audio only?); nothing to upscale`,
     ]);
     expect(readdirSync(out)).toEqual(['good.mp4']);
+    const codes = JSON.parse((await cli(root, '-o', scratch(), '-m', 'nearest', '-s', '2', '--json')).stdout).files.map((f: { code?: string }) => f.code);
+    expect(codes).toEqual(['ERR_INPUT_EMPTY', undefined, 'ERR_VIDEO_DECODE', 'ERR_VIDEO_NO_STREAM']);
   });
 
   it('dry run: frames and sizes, nothing written; progress counts frames', async () => {
