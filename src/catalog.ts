@@ -9,7 +9,7 @@ export interface ManifestEntry {
   file: string;
   sha256: string;
   scale: number;
-  architecture: 'RRDBNet' | 'SRVGGNetCompact';
+  architecture: 'RRDBNet' | 'SRVGGNetCompact' | 'CUNet';
   parameters: number;
   macsPerPixel: number;
   receptiveFieldRadius: number;
@@ -23,6 +23,28 @@ export interface ManifestEntry {
    * onnxruntime's in-graph Resize (measured: ×2 and ×3 took 1.2× and 1.5× the time of ×4 itself).
    */
   runs?: { network: string; resize: 'bicubic'; cubicA: number };
+  /** The denoise level the weights were trained for, which `--noise` picks: Real-CUGAN and waifu2x CUNet. */
+  noise?: Noise;
+  /**
+   * Tile windows must start at a multiple of this many input pixels (strided U-Nets compute a different pixel grid
+   * at other offsets); absent: any.
+   */
+  align?: number;
+  /**
+   * The network's global average poolings (the U-Nets' squeeze-and-excitation blocks), in graph order: pixel j of
+   * pool k's feature map sits at input pixel j / scale + offset. Tiled runs gather each one's mean over the whole
+   * image and feed it to every tile (see the `pool<k>.*` inputs of these ONNX files).
+   */
+  pools?: PoolGeometry[];
+}
+
+/** `--noise`: a denoise level, 0 (none) to 3 (strongest), or Real-CUGAN's conservative weights. */
+export type Noise = 'conservative' | 0 | 1 | 2 | 3;
+
+export interface PoolGeometry {
+  channels: number;
+  scale: number;
+  offset: number;
 }
 
 /** models/manifest.json: written by `npm run models:build`, read by `upscale models` and the model catalogue. */

@@ -14,6 +14,7 @@ import { planTiles, type TilePlan } from './tile.js';
 const MEMORY_MODEL = {
   SRVGGNetCompact: { fixedMiB: 192, networkBytesPerWindowPixel: 1600 },
   RRDBNet: { fixedMiB: 352, networkBytesPerWindowPixel: 15_000 },
+  CUNet: { fixedMiB: 352, networkBytesPerWindowPixel: 15_000 },
 } as const;
 
 const MIB = 2 ** 20;

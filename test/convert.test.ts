@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeGraph, loadNcnn, type NcnnGraph } from '../src/convert/ncnn.js';
-import { decodeOnnx, ncnnToOnnx } from '../src/convert/onnx.js';
+import { decodeOnnx, ncnnToOnnx, type OnnxOptions } from '../src/convert/onnx.js';
 
 // ---------------------------------------------------------------------------------------------
 // Reference tensors and ops (CHW, batch 1, float64)
@@ -28,10 +28,10 @@ function conv(
   bias: number[] | undefined,
   cout: number,
   k: number,
-  { pad = (k - 1) / 2, dil = 1 }: { pad?: number; dil?: number } = {},
+  { pad = (k - 1) / 2, dil = 1, stride = 1 }: { pad?: number; dil?: number; stride?: number } = {},
 ): T3 {
-  const oh = x.h + 2 * pad - dil * (k - 1);
-  const ow = x.w + 2 * pad - dil * (k - 1);
+  const oh = Math.floor((x.h + 2 * pad - dil * (k - 1) - 1) / stride) + 1;
+  const ow = Math.floor((x.w + 2 * pad - dil * (k - 1) - 1) / stride) + 1;
   const out = t3(cout, oh, ow);
   for (let o = 0; o < cout; o++)
     for (let y = 0; y < oh; y++)
@@ -40,8 +40,8 @@ function conv(
         for (let i = 0; i < x.c; i++)
           for (let ky = 0; ky < k; ky++)
             for (let kx = 0; kx < k; kx++) {
-              const sy = y - pad + ky * dil;
-              const sx = xx - pad + kx * dil;
+              const sy = y * stride - pad + ky * dil;
+              const sx = xx * stride - pad + kx * dil;
               if (sy < 0 || sx < 0 || sy >= x.h || sx >= x.w) continue;
               s += weight[((o * x.c + i) * k + ky) * k + kx]! * at(x, i, sy, sx);
             }
@@ -55,6 +55,38 @@ const map = (x: T3, f: (v: number, c: number) => number): T3 => {
   for (let i = 0; i < x.d.length; i++) out.d[i] = f(x.d[i]!, Math.floor(i / n));
   return out;
 };
+/**
+ * ncnn's Deconvolution loop: input pixel (y, x) adds weight[o][i][ky][kx] · x[i][y][x] at output
+ * (y·stride + ky·dil, x·stride + kx·dil), weights stored output channel first; then `pad` is cut from every side.
+ */
+function deconv(x: T3, weight: number[], bias: number[] | undefined, cout: number, k: number, { stride = 1, pad = 0, dil = 1 } = {}): T3 {
+  const fh = (x.h - 1) * stride + dil * (k - 1) + 1;
+  const fw = (x.w - 1) * stride + dil * (k - 1) + 1;
+  const full = t3(cout, fh, fw);
+  for (let o = 0; o < cout; o++) {
+    full.d.fill(bias ? bias[o]! : 0, o * fh * fw, (o + 1) * fh * fw);
+    for (let i = 0; i < x.c; i++)
+      for (let y = 0; y < x.h; y++)
+        for (let xx = 0; xx < x.w; xx++)
+          for (let ky = 0; ky < k; ky++)
+            for (let kx = 0; kx < k; kx++)
+              full.d[(o * fh + y * stride + ky * dil) * fw + xx * stride + kx * dil]! += weight[((o * x.c + i) * k + ky) * k + kx]! * at(x, i, y, xx);
+  }
+  return crop(full, pad, pad, fh - 2 * pad, fw - 2 * pad);
+}
+/** The h × w window of x from (top, left), every channel. */
+function crop(x: T3, top: number, left: number, h: number, w: number, c0 = 0, c = x.c): T3 {
+  const out = t3(c, h, w);
+  for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let xx = 0; xx < w; xx++) out.d[(ch * h + y) * w + xx] = at(x, c0 + ch, top + y, left + xx);
+  return out;
+}
+/** A per-channel vector (ncnn's 1-D blob after a global pooling) as C × 1 × 1. */
+const globalAverage = (x: T3): T3 =>
+  t3(x.c, 1, 1, Float64Array.from({ length: x.c }, (_, c) => x.d.subarray(c * x.h * x.w, (c + 1) * x.h * x.w).reduce((s, v) => s + v, 0) / (x.h * x.w)));
+const fullyConnected = (v: T3, weight: number[], bias: number[] | undefined, cout: number): T3 =>
+  t3(cout, 1, 1, Float64Array.from({ length: cout }, (_, o) => v.d.reduce((s, x, i) => s + weight[o * v.c + i]! * x, bias ? bias[o]! : 0)));
+const perChannel = (x: T3, v: T3, f: (a: number, b: number) => number): T3 => map(x, (a, c) => f(a, v.d[c]!));
+const sigmoid = (x: T3) => map(x, (v) => 1 / (1 + Math.exp(-v)));
 const relu = (x: T3) => map(x, (v) => Math.max(0, v));
 const leaky = (x: T3, a: number) => map(x, (v) => (v >= 0 ? v : a * v));
 const prelu = (x: T3, s: number[]) => map(x, (v, c) => (v >= 0 ? v : s[s.length === 1 ? 0 : c]! * v));
@@ -192,10 +224,10 @@ class NcnnWriter {
     name: string,
     input: string,
     output: string,
-    p: { cout: number; cin: number; k: number; w: number[]; b?: number[]; act?: string; dil?: number; pad?: number; fmt?: 'fp16' | 'fp32' },
+    p: { cout: number; cin: number; k: number; w: number[]; b?: number[]; act?: string; dil?: number; pad?: number; stride?: number; fmt?: 'fp16' | 'fp32' },
   ): this {
     const pad = p.pad ?? ((p.k - 1) / 2) * (p.dil ?? 1);
-    const params = [`0=${p.cout}`, `1=${p.k}`, ...(p.dil ? [`2=${p.dil}`] : []), `4=${pad}`, `5=${p.b ? 1 : 0}`, `6=${p.w.length}`];
+    const params = [`0=${p.cout}`, `1=${p.k}`, ...(p.dil ? [`2=${p.dil}`] : []), ...(p.stride ? [`3=${p.stride}`] : []), `4=${pad}`, `5=${p.b ? 1 : 0}`, `6=${p.w.length}`];
     if (p.act) params.push(p.act);
     this.layer('Convolution', name, [input], [output], params.join(' '));
     this.tagged(p.w, p.fmt ?? 'fp16');
@@ -237,18 +269,46 @@ async function load(w: NcnnWriter): Promise<NcnnGraph> {
   return loadNcnn(f.param, f.bin);
 }
 
-async function runOnnx(bytes: Uint8Array, x: T3): Promise<T3> {
+/** What a graph with its poolings opened (OnnxOptions.pools) is fed for pool k: a mean to use, and a region. */
+interface PoolFeed {
+  mean?: Float64Array;
+  region?: [number, number, number, number];
+}
+
+/** Runs the model; pool inputs, when it has them, get `pools[k]` or the plain network's values. */
+async function runOnnxAll(bytes: Uint8Array, x: T3, pools: PoolFeed[] = []): Promise<Record<string, ort.Tensor>> {
   const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all' });
-  const out = (await session.run({ input: new ort.Tensor('float32', Float32Array.from(x.d), [1, x.c, x.h, x.w]) })).output!;
+  const feeds: Record<string, ort.Tensor> = { input: new ort.Tensor('float32', Float32Array.from(x.d), [1, x.c, x.h, x.w]) };
+  for (const meta of session.inputMetadata.slice(1)) {
+    const [, k, what] = /^pool(\d+)\.(use|mean|region)$/.exec(meta.name)!;
+    const feed = pools[Number(k)] ?? {};
+    const shape = ('shape' in meta ? meta.shape : []) as number[];
+    if (what === 'use') feeds[meta.name] = new ort.Tensor('bool', [feed.mean !== undefined], []);
+    if (what === 'mean') feeds[meta.name] = new ort.Tensor('float32', feed.mean ? Float32Array.from(feed.mean) : new Float32Array(shape[1]!), shape);
+    if (what === 'region') feeds[meta.name] = new ort.Tensor('int64', BigInt64Array.from((feed.region ?? [0, 1e9, 0, 1e9]).map(BigInt)), [4]);
+  }
+  const result = await session.run(feeds);
   await session.release();
+  return result;
+}
+
+async function runOnnx(bytes: Uint8Array, x: T3, pools?: PoolFeed[]): Promise<T3> {
+  const out = (await runOnnxAll(bytes, x, pools)).output!;
   const [, c, h, w] = out.dims as number[];
   return t3(c!, h!, w!, Float64Array.from(out.data as Float32Array));
 }
 
+function expectClose(got: T3, expected: T3, tol = 2e-5): void {
+  expect([got.c, got.h, got.w]).toEqual([expected.c, expected.h, expected.w]);
+  let maxErr = 0;
+  for (let i = 0; i < got.d.length; i++) maxErr = Math.max(maxErr, Math.abs(got.d[i]! - expected.d[i]!));
+  expect(maxErr).toBeLessThan(tol);
+}
+
 /** Convert, run, and compare with the reference. */
-async function check(w: NcnnWriter, x: T3, expected: T3, tol = 2e-5): Promise<NcnnGraph> {
+async function check(w: NcnnWriter, x: T3, expected: T3, tol = 2e-5, options: OnnxOptions = {}): Promise<NcnnGraph> {
   const g = await load(w);
-  const got = await runOnnx(ncnnToOnnx(g), x);
+  const got = await runOnnx(ncnnToOnnx(g, options), x);
   expect([got.c, got.h, got.w]).toEqual([expected.c, expected.h, expected.w]);
   let maxErr = 0;
   for (let i = 0; i < got.d.length; i++) maxErr = Math.max(maxErr, Math.abs(got.d[i]! - expected.d[i]!));
@@ -365,6 +425,102 @@ describe('ncnn → ONNX, op by op against a plain-TS reference', () => {
     expect(nodes.filter((n) => n.op_type === 'Mul')).toHaveLength(3);
   });
 
+  it('Convolution 2×2 with stride 2, and 3×3 with stride 2 on an odd size', async () => {
+    const x = image(2, 9, 7);
+    const w2 = weights(3 * 2 * 4);
+    const b2 = weights(3);
+    const w3 = weights(2 * 3 * 9);
+    const w = new NcnnWriter()
+      .layer('Input', 'in', [], ['data'])
+      .conv('down', 'data', 'a', { cout: 3, cin: 2, k: 2, w: w2, b: b2, pad: 0, stride: 2, act: '9=2 -23310=1,1.000000e-01' })
+      .conv('down3', 'a', 'out', { cout: 2, cin: 3, k: 3, w: w3, stride: 2 });
+    const a = leaky(conv(x, w2, b2, 3, 2, { pad: 0, stride: 2 }), 0.1);
+    const g = await check(w, x, conv(a, w3, undefined, 2, 3, { stride: 2 }));
+    expect(analyzeGraph(g).scale).toBe(0.25);
+  });
+
+  for (const [k, stride, pad, dil] of [[2, 2, 0, 1], [4, 2, 3, 1], [5, 3, 2, 1], [3, 2, 1, 2]] as const) {
+    it(`Deconvolution ${k}×${k}, stride ${stride}, pad ${pad}, dilation ${dil} (weights output channel first, as ncnn stores them)`, async () => {
+      const x = image(3, 4, 5);
+      const wt = weights(2 * 3 * k * k);
+      const b = weights(2);
+      const params = `0=2 1=${k} 2=${dil} 3=${stride} 4=${pad} 5=1 6=${wt.length} 9=2 -23310=1,2.500000e-01`;
+      const w = new NcnnWriter().layer('Input', 'in', [], ['data']).layer('Deconvolution', 'up', ['data'], ['out'], params).tagged(wt, 'fp16').raw32(b);
+      const g = await check(w, x, leaky(deconv(x, wt, b, 2, k, { stride, pad, dil }), 0.25));
+      expect(analyzeGraph(g).architecture).toBe('CUNet');
+    });
+  }
+
+  it('squeeze-and-excitation: global average Pooling, InnerProduct with ReLU and Sigmoid, BinaryOp mul broadcast per channel', async () => {
+    const x = image(4, 5, 6);
+    const w1 = weights(2 * 4);
+    const b1 = weights(2);
+    const w2 = weights(4 * 2);
+    const b2 = weights(4);
+    const w = new NcnnWriter()
+      .layer('Input', 'in', [], ['data'], '2=4')
+      .layer('Split', 'sp', ['data'], ['d0', 'd1'])
+      .layer('Pooling', 'gap', ['d0'], ['gap'], '0=1 4=1')
+      .layer('InnerProduct', 'fc1', ['gap'], ['f1'], `0=2 1=1 2=8 9=1`)
+      .tagged(w1, 'fp16')
+      .raw32(b1)
+      .layer('InnerProduct', 'fc2', ['f1'], ['f2'], `0=4 1=1 2=8 9=4`)
+      .tagged(w2, 'fp32')
+      .raw32(b2)
+      .layer('BinaryOp', 'mul', ['d1', 'f2'], ['out'], '0=2');
+    const excitation = sigmoid(fullyConnected(relu(fullyConnected(globalAverage(x), w1, b1, 2)), w2, b2, 4));
+    const g = await check(w, x, perChannel(x, excitation, (a, s) => a * s));
+    expect(analyzeGraph(g).pools).toMatchObject([{ name: 'gap', channels: 4, scale: 1 }]);
+  });
+
+  it('Scale by a per-channel blob (0=-233) and by stored factors with biases; BinaryOp sub and div', async () => {
+    const x = image(3, 4, 4);
+    const factors = [0.5, -2, 0.25];
+    const biases = [0.125, 0, -1];
+    const w = new NcnnWriter()
+      .layer('Input', 'in', [], ['data'])
+      .layer('Split', 'sp', ['data'], ['d0', 'd1', 'd2', 'd3'])
+      .layer('Pooling', 'gap', ['d0'], ['gap'], '0=1 4=1')
+      .layer('Split', 'sg', ['gap'], ['g0', 'g1'])
+      .layer('Scale', 'sc', ['d1', 'g0'], ['a'], '0=-233')
+      .layer('Scale', 'st', ['d2'], ['b'], '0=3 1=1')
+      .raw32(factors)
+      .raw32(biases)
+      .layer('BinaryOp', 'sub', ['a', 'b'], ['c'], '0=1')
+      .layer('BinaryOp', 'div', ['c', 'g1'], ['e'], '0=3')
+      .layer('BinaryOp', 'add', ['e', 'd3'], ['out'], '0=0');
+    const mean = globalAverage(x);
+    const a = perChannel(x, mean, (v, m) => v * m);
+    const b = map(x, (v, c) => v * factors[c]! + biases[c]!);
+    await check(w, x, add([perChannel(add([a, 1], [b, -1]), mean, (v, m) => v / m), 1], [x, 1]), 1e-4);
+  });
+
+  it('Crop by starts/ends/axes: negative and zero ends, -233, a channel range', async () => {
+    const x = image(5, 9, 10);
+    const w = new NcnnWriter()
+      .layer('Input', 'in', [], ['data'], '2=5')
+      .layer('Crop', 'c1', ['data'], ['a'], '-23309=2,2,3 -23310=2,-3,0 -23311=2,-2,-1')
+      // channels 1 to 3, all rows
+      .layer('Crop', 'c2', ['a'], ['out'], '-23309=2,1,-233 -23310=2,4,-233 -23311=2,0,1');
+    await check(w, x, crop(crop(x, 2, 3, 9 - 2 - 3, 10 - 3), 0, 0, 4, 7, 1, 3));
+  });
+
+  it('Crop to the size of a second blob, from offsets (the skip connections of waifu2x)', async () => {
+    const x = image(2, 11, 12);
+    const wt = weights(2 * 2 * 9);
+    const w = new NcnnWriter()
+      .layer('Input', 'in', [], ['data'])
+      .layer('Split', 'sp', ['data'], ['d0', 'd1'])
+      .conv('valid', 'd0', 'small', { cout: 2, cin: 2, k: 3, w: wt, pad: 0, dil: 2 })
+      .layer('Split', 'ss', ['small'], ['s0', 's1'])
+      .layer('Crop', 'skip', ['d1', 's0'], ['cropped'], '0=2 1=2')
+      .layer('Eltwise', 'sum', ['cropped', 's1'], ['out'], '0=1');
+    const small = conv(x, wt, undefined, 2, 3, { pad: 0, dil: 2 });
+    const g = await check(w, x, add([crop(x, 2, 2, small.h, small.w), 1], [small, 1]));
+    // Valid convolutions and the crop keep every pixel's place: output pixel j reads input pixels j to j + 4.
+    expect(analyzeGraph(g).blobs.get('out')!.footprint).toEqual({ period: 1, lo: [0], hi: [4] });
+  });
+
   it('Concat along channels (dense-block style)', async () => {
     const x = image(2, 5, 4);
     const w1 = weights(3 * 2 * 9);
@@ -378,6 +534,97 @@ describe('ncnn → ONNX, op by op against a plain-TS reference', () => {
     const a = leaky(conv(x, w1, undefined, 3, 3), 0.2);
     const g = await check(w, x, conv(concat(x, a), w2, undefined, 2, 3));
     expect(analyzeGraph(g).architecture).toBe('RRDBNet');
+  });
+});
+
+/**
+ * A miniature Real-CUGAN: valid convolutions, a stride-2 convolution with a squeeze-and-excitation block at half
+ * resolution, a transposed convolution back up, a cropped skip connection, and a ×2 PixelShuffle. It consumes 3
+ * input pixels on every side (so it is padded by 3) and needs even sizes after the first convolution.
+ */
+function miniUnet() {
+  const wa = weights(4 * 3 * 9);
+  const ba = weights(4);
+  const wd = weights(4 * 4 * 4);
+  const w1 = weights(4 * 4);
+  const wu = weights(4 * 4 * 4);
+  const wo = weights(12 * 4 * 9);
+  const bo = weights(12);
+  const w = new NcnnWriter()
+    .layer('Input', 'in', [], ['data'])
+    .conv('a', 'data', 'a', { cout: 4, cin: 3, k: 3, w: wa, b: ba, pad: 0, act: '9=2 -23310=1,1.000000e-01' })
+    .layer('Split', 'sa', ['a'], ['a0', 'a1'])
+    .conv('down', 'a1', 'down', { cout: 4, cin: 4, k: 2, w: wd, pad: 0, stride: 2 })
+    .layer('Split', 'sd', ['down'], ['d0', 'd1'])
+    .layer('Pooling', 'gap', ['d0'], ['gap'], '0=1 4=1')
+    .layer('InnerProduct', 'fc', ['gap'], ['s'], '0=4 1=0 2=16 9=4')
+    .tagged(w1, 'fp16')
+    .layer('BinaryOp', 'excite', ['d1', 's'], ['e'], '0=2')
+    .layer('Deconvolution', 'up', ['e'], ['u'], `0=4 1=2 3=2 5=0 6=${wu.length}`)
+    .tagged(wu, 'fp16')
+    .layer('Crop', 'skip', ['a0'], ['c'], '-23309=2,0,0 -23310=2,0,0 -23311=2,-2,-1')
+    .layer('BinaryOp', 'sum', ['c', 'u'], ['f'], '0=0')
+    .conv('out', 'f', 'o', { cout: 12, cin: 4, k: 3, w: wo, b: bo, pad: 0, dil: 2 })
+    .layer('PixelShuffle', 'ps', ['o'], ['output'], '0=2');
+  /** The valid network on an already padded input, its pooling's mean replaced by `mean` when given. */
+  const network = (x: T3, mean?: T3): { out: T3; pooled: T3 } => {
+    const a = leaky(conv(x, wa, ba, 4, 3, { pad: 0 }), 0.1);
+    const down = conv(a, wd, undefined, 4, 2, { pad: 0, stride: 2 });
+    const s = sigmoid(fullyConnected(mean ?? globalAverage(down), w1, undefined, 4));
+    const u = deconv(perChannel(down, s, (v, f) => v * f), wu, undefined, 4, 2, { stride: 2 });
+    const f = add([crop(a, 0, 0, u.h, u.w), 1], [u, 1]);
+    return { out: pixelShuffle(conv(f, wo, bo, 12, 3, { pad: 0, dil: 2 }), 2), pooled: down };
+  };
+  return { w, network };
+}
+
+/** Input pixel i of an axis of length n, padded: reflected without repeating the border (periodically), or clamped. */
+function padIndex(i: number, n: number, mode: 'reflect' | 'replicate'): number {
+  if (mode === 'replicate') return Math.min(n - 1, Math.max(0, i));
+  const period = Math.max(1, 2 * (n - 1));
+  const r = ((i % period) + period) % period;
+  return r < n ? r : period - r;
+}
+
+function padImage(x: T3, pad: number, align: number, mode: 'reflect' | 'replicate'): T3 {
+  const h = x.h + 2 * pad + ((align - (x.h % align)) % align);
+  const w = x.w + 2 * pad + ((align - (x.w % align)) % align);
+  const out = t3(x.c, h, w);
+  for (let c = 0; c < x.c; c++)
+    for (let y = 0; y < h; y++)
+      for (let xx = 0; xx < w; xx++) out.d[(c * h + y) * w + xx] = at(x, c, padIndex(y - pad, x.h, mode), padIndex(xx - pad, x.w, mode));
+  return out;
+}
+
+describe('a padded network of valid convolutions (Real-CUGAN, waifu2x CUNet)', () => {
+  for (const [mode, addInput] of [['reflect', false], ['replicate', false], ['reflect', true]] as const) {
+    it(`pads the input itself (${mode}, to even sizes), crops to exactly 2 × the input${addInput ? ', adds the input nearest-upsampled' : ''}; tiny inputs too`, async () => {
+      const { w, network } = miniUnet();
+      const g = await load(w);
+      expect(analyzeGraph(g).align).toBe(2);
+      const bytes = ncnnToOnnx(g, { pad: { pixels: 3, mode, align: 2 }, addInput, pools: true });
+      for (const [h, wd] of [[7, 10], [6, 5], [1, 2]] as const) {
+        const x = image(3, h, wd);
+        const whole = network(padImage(x, 3, 2, mode)).out;
+        const expected = add([crop(whole, 0, 0, 2 * h, 2 * wd), 1], ...(addInput ? [[nearest(x, 2), 1] as [T3, number]] : []));
+        expectClose(await runOnnx(bytes, x), expected);
+      }
+    });
+  }
+
+  it("opens its pooling: a mean fed in replaces the pooling's own; the sum and pixel count over any region come out", async () => {
+    const { w, network } = miniUnet();
+    const bytes = ncnnToOnnx(await load(w), { pad: { pixels: 3, mode: 'reflect', align: 2 }, pools: true });
+    const x = image(3, 9, 8);
+    const padded = padImage(x, 3, 2, 'reflect');
+    const mean = t3(4, 1, 1, Float64Array.from([0.5, -0.25, 1, 0]));
+    expectClose(await runOnnx(bytes, x, [{ mean: mean.d }]), crop(network(padded, mean).out, 0, 0, 18, 16));
+    const { pooled } = network(padded);
+    const result = await runOnnxAll(bytes, x, [{ region: [1, 3, 2, 99] }]);
+    const part = crop(pooled, 1, 2, 2, pooled.w - 2);
+    expect(result['pool0.count']!.data[0]).toBe(2 * (pooled.w - 2));
+    const sums = Array.from(result['pool0.sum']!.data as Float32Array);
+    sums.forEach((sum, c) => expect(sum).toBeCloseTo(part.d.subarray(c * part.h * part.w, (c + 1) * part.h * part.w).reduce((a, b) => a + b, 0), 4));
   });
 });
 
@@ -546,6 +793,24 @@ describe('errors', () => {
     expect(err?.message).toContain(f.param);
     expect(err?.message).toContain('"Sigmoid_9"');
     expect(err?.message).toContain('"Sigmoid"');
+  });
+
+  it.each([
+    ['Pooling', '0=0 1=2 2=2', 'unsupported pooling other than global average (type 0, global 0)'],
+    ['Crop', '0=1 1=1 3=4 4=4', 'unsupported crop form (only starts/ends/axes, or the size of a second input blob)'],
+    ['Deconvolution', '0=2 1=2 3=2 6=16 18=1', 'unsupported output padding (params 18/19)'],
+    ['InnerProduct', '0=2 2=8 9=5', 'unsupported fused activation type 5 (param 9)'],
+  ])('%s %s: names the layer, its type and what is unsupported', async (type, params, what) => {
+    const w = base().layer(type, 'Odd_7', ['out'], ['out2'], params);
+    const f = await write(w.param(), w.bin());
+    await expect(loadNcnn(f.param, f.bin)).rejects.toThrow(`${f.param}:6: layer Odd_7 (${type}): ${what}`);
+  });
+
+  it('an InnerProduct on a feature map (not a pooled vector) is refused by name', async () => {
+    const w = base().layer('InnerProduct', 'Fc_3', ['out'], ['out2'], '0=2 2=4').tagged([0, 0, 0, 0], 'fp16');
+    const f = await write(w.param(), w.bin());
+    const g = await loadNcnn(f.param, f.bin);
+    expect(() => ncnnToOnnx(g)).toThrow('layer Fc_3 (InnerProduct): only per-channel vectors (after a global pooling) are supported as input');
   });
 
   it('bad magic and wrong layer count', async () => {

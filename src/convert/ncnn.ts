@@ -1,7 +1,7 @@
 /**
  * Reader for ncnn models (text `.param` + binary `.bin`) restricted to the ops used by the
- * Real-ESRGAN family, producing a typed graph, plus a static analysis of that graph
- * (parameter count, multiply-adds per input pixel, receptive field, architecture, scale).
+ * Real-ESRGAN, Real-CUGAN and waifu2x CUNet graphs, producing a typed graph, plus a static analysis of that graph
+ * (parameter count, multiply-adds per input pixel, receptive field, architecture, scale, global poolings).
  *
  * ncnn formats (https://github.com/Tencent/ncnn/wiki/param-and-model-file-structure):
  * - `.param`: line 1 magic 7767517; line 2 `layer_count blob_count`; then one line per layer:
@@ -9,7 +9,9 @@
  *   with id = -23300 - key and value `count,v1,v2,...`.
  * - `.bin`: the layers' weight blobs concatenated in layer order. A blob loaded with "type 0"
  *   (Convolution weights) starts with a 4-byte tag: 0x01306B47 = float16 data (padded to 4 bytes),
- *   0 = raw float32. Blobs loaded with "type 1" (biases, PReLU slopes) are raw float32, no tag.
+ *   0 = raw float32. Blobs loaded with "type 1" (biases, PReLU slopes, Scale factors) are raw float32, no tag.
+ * - A global pooling yields a 1-D blob of one value per channel; BinaryOp and Scale broadcast such a blob over the
+ *   channels of a feature map (the squeeze-and-excitation blocks of the U-Nets).
  */
 import { readFile } from 'node:fs/promises';
 
@@ -39,7 +41,8 @@ export interface SplitLayer extends LayerBase { readonly type: 'Split' }
 export type Activation =
   | { readonly kind: 'none' }
   | { readonly kind: 'relu' }
-  | { readonly kind: 'leakyrelu'; readonly slope: number };
+  | { readonly kind: 'leakyrelu'; readonly slope: number }
+  | { readonly kind: 'sigmoid' };
 
 export interface ConvolutionLayer extends LayerBase {
   readonly type: 'Convolution';
@@ -56,6 +59,53 @@ export interface ConvolutionLayer extends LayerBase {
   readonly weight: WeightBlob;
   readonly bias?: Float32Array;
 }
+
+export interface DeconvolutionLayer extends LayerBase {
+  readonly type: 'Deconvolution';
+  readonly numOutput: number;
+  readonly numInput: number;
+  readonly kernel: readonly [number, number]; // [h, w]
+  readonly dilation: readonly [number, number];
+  readonly stride: readonly [number, number];
+  /** What is cut from the full transposed-convolution output: [top, left, bottom, right] */
+  readonly pads: readonly [number, number, number, number];
+  readonly activation: Activation;
+  /** ncnn's order, numOutput × numInput × kh × kw (ONNX ConvTranspose wants input channels first) */
+  readonly weight: WeightBlob;
+  readonly bias?: Float32Array;
+}
+
+/** Average over the whole feature map: one value per channel. */
+export interface PoolingLayer extends LayerBase { readonly type: 'Pooling'; readonly op: 'global-average' }
+
+/** A fully connected layer on a per-channel vector (the excitation of an SE block). */
+export interface InnerProductLayer extends LayerBase {
+  readonly type: 'InnerProduct';
+  readonly numOutput: number;
+  readonly numInput: number;
+  readonly activation: Activation;
+  /** numOutput × numInput */
+  readonly weight: WeightBlob;
+  readonly bias?: Float32Array;
+}
+
+/** Per-channel multiply by the second input blob (a per-channel vector), or by stored factors, plus stored biases. */
+export interface ScaleLayer extends LayerBase {
+  readonly type: 'Scale';
+  /** undefined: the factors are the second input */
+  readonly scale?: Float32Array;
+  readonly bias?: Float32Array;
+}
+
+/**
+ * A spatial crop of a feature map: numpy-style `slice` ranges (ncnn params 9/10/11, ncnn's per-image axes, where
+ * 0 is the channel axis; an end of 0 or -233 means the end, a negative start or end counts from the end), or the
+ * size of a `reference` blob (the second input) from the given offsets.
+ */
+export type CropLayer = LayerBase & { readonly type: 'Crop' } & (
+    | { readonly form: 'slice'; readonly axes: readonly number[]; readonly starts: readonly number[]; readonly ends: readonly number[] }
+    | { readonly form: 'reference'; readonly offsetH: number; readonly offsetW: number }
+  );
 
 export interface PReLULayer extends LayerBase {
   readonly type: 'PReLU';
@@ -77,7 +127,9 @@ export interface InterpLayer extends LayerBase {
   readonly alignCorners: boolean;
 }
 
-export interface BinaryOpLayer extends LayerBase { readonly type: 'BinaryOp'; readonly op: 'add' }
+/** ncnn operation types 0-3; a per-channel vector operand broadcasts over the other's channels. */
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div'] as const;
+export interface BinaryOpLayer extends LayerBase { readonly type: 'BinaryOp'; readonly op: (typeof BINARY_OPS)[number] }
 
 export interface EltwiseLayer extends LayerBase {
   readonly type: 'Eltwise';
@@ -96,6 +148,11 @@ export type NcnnLayer =
   | InputLayer
   | SplitLayer
   | ConvolutionLayer
+  | DeconvolutionLayer
+  | PoolingLayer
+  | InnerProductLayer
+  | ScaleLayer
+  | CropLayer
   | PReLULayer
   | PixelShuffleLayer
   | InterpLayer
@@ -133,7 +190,8 @@ export interface RawParam {
 }
 
 const SUPPORTED = new Set<string>([
-  'Input', 'Split', 'Convolution', 'PReLU', 'PixelShuffle', 'Interp', 'BinaryOp', 'Eltwise', 'Concat',
+  'Input', 'Split', 'Convolution', 'Deconvolution', 'Pooling', 'InnerProduct', 'Scale', 'Crop', 'PReLU', 'PixelShuffle',
+  'Interp', 'BinaryOp', 'Eltwise', 'Concat',
 ]);
 
 function parseNumber(text: string, file: string, line: number): number {
@@ -336,6 +394,16 @@ function unsupported(l: RawLayer, file: string, what: string): never {
   throw new Error(`${file}:${l.line}: layer ${l.name} (${l.type}): unsupported ${what}`);
 }
 
+/** ncnn's fused activation (params 9 and 10), shared by Convolution, Deconvolution and InnerProduct. */
+function activationParam(l: RawLayer, file: string): Activation {
+  const act = intParam(l, 9, 0, file);
+  if (act === 0) return { kind: 'none' };
+  if (act === 1) return { kind: 'relu' };
+  if (act === 2) return { kind: 'leakyrelu', slope: arrayParam(l, 10)?.[0] ?? 0 };
+  if (act === 4) return { kind: 'sigmoid' };
+  return unsupported(l, file, `fused activation type ${act} (param 9)`);
+}
+
 function expectArity(l: RawLayer, file: string, nIn: number | 'many', nOut: number | 'many'): void {
   const okIn = nIn === 'many' ? l.inputs.length >= 2 : l.inputs.length === nIn;
   const okOut = nOut === 'many' ? l.outputs.length >= 1 : l.outputs.length === nOut;
@@ -391,12 +459,7 @@ export function buildGraph(raw: RawParam, bin: Uint8Array, paramFile: string, bi
         if (numOutput <= 0 || kw <= 0 || kh <= 0 || weightSize % (numOutput * kw * kh) !== 0) {
           unsupported(l, f, `weight size ${weightSize} for ${numOutput} outputs and a ${kh}×${kw} kernel`);
         }
-        const act = intParam(l, 9, 0, f);
-        let activation: Activation;
-        if (act === 0) activation = { kind: 'none' };
-        else if (act === 1) activation = { kind: 'relu' };
-        else if (act === 2) activation = { kind: 'leakyrelu', slope: arrayParam(l, 10)?.[0] ?? 0 };
-        else unsupported(l, f, `fused activation type ${act} (param 9)`);
+        const activation = activationParam(l, f);
         const weight = reader.tagged(weightSize, `layer ${l.name} weight`);
         const bias = biasTerm ? reader.rawFloat32(numOutput, `layer ${l.name} bias`) : undefined;
         layers.push({
@@ -413,6 +476,106 @@ export function buildGraph(raw: RawParam, bin: Uint8Array, paramFile: string, bi
           weight,
           ...(bias ? { bias } : {}),
         });
+        break;
+      }
+      case 'Deconvolution': {
+        expectArity(l, f, 1, 1);
+        const numOutput = intParam(l, 0, 0, f);
+        const kw = intParam(l, 1, 0, f);
+        const kh = intParam(l, 11, kw, f);
+        const dw = intParam(l, 2, 1, f);
+        const dh = intParam(l, 12, dw, f);
+        const sw = intParam(l, 3, 1, f);
+        const sh = intParam(l, 13, sw, f);
+        const pl = intParam(l, 4, 0, f);
+        const pr = intParam(l, 15, pl, f);
+        const pt = intParam(l, 14, pl, f);
+        const pb = intParam(l, 16, pt, f);
+        const biasTerm = intParam(l, 5, 0, f);
+        const weightSize = intParam(l, 6, 0, f);
+        if (intParam(l, 18, 0, f) !== 0 || intParam(l, 19, 0, f) !== 0) unsupported(l, f, 'output padding (params 18/19)');
+        if (intParam(l, 20, 0, f) !== 0 || intParam(l, 21, 0, f) !== 0) unsupported(l, f, 'fixed output size (params 20/21)');
+        if (intParam(l, 28, 0, f) !== 0) unsupported(l, f, 'dynamic weight deconvolution (param 28)');
+        if ([pl, pr, pt, pb].some((p) => p < 0)) unsupported(l, f, 'automatic (SAME) padding');
+        if (numOutput <= 0 || kw <= 0 || kh <= 0 || weightSize % (numOutput * kw * kh) !== 0) {
+          unsupported(l, f, `weight size ${weightSize} for ${numOutput} outputs and a ${kh}×${kw} kernel`);
+        }
+        const activation = activationParam(l, f);
+        const weight = reader.tagged(weightSize, `layer ${l.name} weight`);
+        const bias = biasTerm ? reader.rawFloat32(numOutput, `layer ${l.name} bias`) : undefined;
+        layers.push({
+          ...base,
+          type: 'Deconvolution',
+          numOutput,
+          numInput: weightSize / (numOutput * kw * kh),
+          kernel: [kh, kw],
+          dilation: [dh, dw],
+          stride: [sh, sw],
+          pads: [pt, pl, pb, pr],
+          activation,
+          weight,
+          ...(bias ? { bias } : {}),
+        });
+        break;
+      }
+      case 'Pooling': {
+        expectArity(l, f, 1, 1);
+        if (intParam(l, 0, 0, f) !== 1 || intParam(l, 4, 0, f) !== 1) {
+          unsupported(l, f, `pooling other than global average (type ${intParam(l, 0, 0, f)}, global ${intParam(l, 4, 0, f)})`);
+        }
+        layers.push({ ...base, type: 'Pooling', op: 'global-average' });
+        break;
+      }
+      case 'InnerProduct': {
+        expectArity(l, f, 1, 1);
+        const numOutput = intParam(l, 0, 0, f);
+        const biasTerm = intParam(l, 1, 0, f);
+        const weightSize = intParam(l, 2, 0, f);
+        if (intParam(l, 8, 0, f) !== 0) unsupported(l, f, 'int8 quantised inner product (param 8)');
+        if (numOutput <= 0 || weightSize % numOutput !== 0) unsupported(l, f, `weight size ${weightSize} for ${numOutput} outputs`);
+        const activation = activationParam(l, f);
+        const weight = reader.tagged(weightSize, `layer ${l.name} weight`);
+        const bias = biasTerm ? reader.rawFloat32(numOutput, `layer ${l.name} bias`) : undefined;
+        layers.push({ ...base, type: 'InnerProduct', numOutput, numInput: weightSize / numOutput, activation, weight, ...(bias ? { bias } : {}) });
+        break;
+      }
+      case 'Scale': {
+        const size = intParam(l, 0, 0, f);
+        const biasTerm = intParam(l, 1, 0, f);
+        if (size === -233) {
+          expectArity(l, f, 2, 1);
+          // ncnn loads no weights at all for factors from a blob, so it has no bias to add either.
+          if (biasTerm) unsupported(l, f, 'bias with factors from a blob');
+          layers.push({ ...base, type: 'Scale' });
+        } else {
+          expectArity(l, f, 1, 1);
+          if (size <= 0) unsupported(l, f, `scale size ${size}`);
+          const scale = reader.rawFloat32(size, `layer ${l.name} scale`);
+          const bias = biasTerm ? reader.rawFloat32(size, `layer ${l.name} bias`) : undefined;
+          layers.push({ ...base, type: 'Scale', scale, ...(bias ? { bias } : {}) });
+        }
+        break;
+      }
+      case 'Crop': {
+        const starts = arrayParam(l, 9);
+        const ends = arrayParam(l, 10);
+        if (starts && ends) {
+          expectArity(l, f, 1, 1);
+          const axes = arrayParam(l, 11) ?? starts.map((_, i) => i);
+          if (starts.length !== ends.length || axes.length !== starts.length) {
+            unsupported(l, f, `${starts.length} starts, ${ends.length} ends and ${axes.length} axes`);
+          }
+          // The per-image blob is CHW: axes -3..2, normalised to 0 (channels), 1 (height), 2 (width).
+          const normal = axes.map((a) => (a < 0 ? a + 3 : a));
+          if (normal.some((a) => a < 0 || a > 2) || new Set(normal).size !== normal.length) unsupported(l, f, `crop axes ${axes.join(',')}`);
+          layers.push({ ...base, type: 'Crop', form: 'slice', axes: normal, starts, ends });
+        } else if (l.inputs.length === 2) {
+          expectArity(l, f, 2, 1);
+          if (intParam(l, 2, 0, f) !== 0) unsupported(l, f, 'channel offset (param 2)');
+          layers.push({ ...base, type: 'Crop', form: 'reference', offsetW: intParam(l, 0, 0, f), offsetH: intParam(l, 1, 0, f) });
+        } else {
+          unsupported(l, f, 'crop form (only starts/ends/axes, or the size of a second input blob)');
+        }
         break;
       }
       case 'PReLU': {
@@ -447,9 +610,9 @@ export function buildGraph(raw: RawParam, bin: Uint8Array, paramFile: string, bi
       case 'BinaryOp': {
         expectArity(l, f, 2, 1);
         const op = intParam(l, 0, 0, f);
-        if (op !== 0) unsupported(l, f, `operation type ${op} (only 0 = add)`);
+        if (!(op >= 0 && op < BINARY_OPS.length)) unsupported(l, f, `operation type ${op} (only 0-3 = add, sub, mul, div)`);
         if (intParam(l, 1, 0, f) !== 0) unsupported(l, f, 'scalar operand (param 1)');
-        layers.push({ ...base, type: 'BinaryOp', op: 'add' });
+        layers.push({ ...base, type: 'BinaryOp', op: BINARY_OPS[op]! });
         break;
       }
       case 'Eltwise': {
@@ -514,21 +677,91 @@ export interface BlobInfo {
   readonly scale: number;
   /** receptive-field radius in input pixels (un-rounded) */
   readonly radius: number;
+  /** A per-channel vector (a global pooling and what is computed from it), with no spatial extent. */
+  readonly vector: boolean;
+  /** Exactly which input pixels each pixel reads; undefined after a resampling that blends pixels. */
+  readonly footprint?: Footprint;
 }
+
+/**
+ * Which input pixels each pixel of a blob is computed from, exactly (along one axis; the graphs are isotropic).
+ * Strided and transposed convolutions make this repeat with a period: pixel `phase + period·m` reads input pixels
+ * `lo[phase] + m·step` to `hi[phase] + m·step`, where `step` = period / scale, a whole number of input pixels.
+ */
+export interface Footprint {
+  readonly period: number;
+  readonly lo: readonly number[];
+  readonly hi: readonly number[];
+}
+
+/** A global average pooling: the feature map it averages, for gathering its mean over tiles. */
+export interface PoolInfo {
+  readonly name: string;
+  readonly channels: number;
+  /** Pixels of the pooled feature map per input pixel. */
+  readonly scale: number;
+  readonly footprint?: Footprint;
+}
+
+export type Architecture = 'RRDBNet' | 'SRVGGNetCompact' | 'CUNet';
 
 export interface GraphAnalysis {
   readonly inputChannels: number;
   readonly outputChannels: number;
-  /** weights + biases + PReLU slopes */
+  /** weights + biases + PReLU slopes + Scale factors */
   readonly parameters: number;
-  /** multiply-adds per input pixel */
+  /** multiply-adds per input pixel (the per-image vector layers are not counted) */
   readonly macsPerPixel: number;
   /** ceil of the receptive-field radius, in input pixels */
   readonly receptiveFieldRadius: number;
-  readonly architecture: 'RRDBNet' | 'SRVGGNetCompact';
+  /** CUNet: the (cascaded) U-Nets, told by their transposed convolutions; RRDBNet by its dense concatenations. */
+  readonly architecture: Architecture;
   /** output size / input size */
   readonly scale: number;
+  /** The global average poolings, in graph order. */
+  readonly pools: readonly PoolInfo[];
+  /**
+   * The input offsets, in pixels, that keep every blob's pixel grid in step with itself: a window of the input
+   * starting at a multiple of this computes the same pixels as the whole input does there (away from its borders).
+   */
+  readonly align: number;
   readonly blobs: ReadonlyMap<string, BlobInfo>;
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+const lcm = (a: number, b: number): number => (a / gcd(a, b)) * b;
+
+/** Input pixels pixel `j` of a blob reads, as [first, last]. */
+export function footprintAt(f: Footprint, scale: number, j: number): [number, number] {
+  const m = Math.floor(j / f.period);
+  const phase = j - m * f.period;
+  const step = (f.period / scale) * m;
+  return [f.lo[phase]! + step, f.hi[phase]! + step];
+}
+
+/** The footprint of a blob whose pixel j reads the pixels `taps(j)` of blob `x`, repeating every `period` pixels. */
+function derive(x: BlobInfo, period: number, taps: (j: number) => number[]): Footprint | undefined {
+  if (!x.footprint) return undefined;
+  const lo: number[] = [];
+  const hi: number[] = [];
+  for (let phase = 0; phase < period; phase++) {
+    const reads = taps(phase).map((i) => footprintAt(x.footprint!, x.scale, i));
+    lo.push(Math.min(...reads.map((r) => r[0])));
+    hi.push(Math.max(...reads.map((r) => r[1])));
+  }
+  return { period, lo, hi };
+}
+
+/** Several blobs at one scale read together, pixel for pixel. */
+function union(xs: readonly BlobInfo[]): Footprint | undefined {
+  if (xs.some((x) => !x.footprint)) return undefined;
+  const period = xs.map((x) => x.footprint!.period).reduce(lcm);
+  const reads = (j: number) => xs.map((x) => footprintAt(x.footprint!, x.scale, j));
+  return {
+    period,
+    lo: Array.from({ length: period }, (_, j) => Math.min(...reads(j).map((r) => r[0]))),
+    hi: Array.from({ length: period }, (_, j) => Math.max(...reads(j).map((r) => r[1]))),
+  };
 }
 
 /**
@@ -547,8 +780,15 @@ function inferInputChannels(g: NcnnGraph): number {
   return 3;
 }
 
+/** ncnn's reading of a crop range over `length`: -233 or an end of 0 mean the end, negatives count from it. */
+export function cropRange(start: number, end: number, length: number): [number, number] {
+  const from = start === -233 ? 0 : start >= 0 ? start : length + start;
+  const to = end === -233 ? length : Math.min(length, end > 0 ? end : length + end);
+  return [from, to];
+}
+
 /**
- * Propagate channels, spatial scale and receptive-field radius through the graph.
+ * Propagate channels, spatial scale, receptive-field radius and placement through the graph.
  * Throws on inconsistent channel counts or spatial scales.
  */
 export function analyzeGraph(g: NcnnGraph): GraphAnalysis {
@@ -562,13 +802,20 @@ export function analyzeGraph(g: NcnnGraph): GraphAnalysis {
   let parameters = 0;
   let macs = 0;
   let hasConcat = false;
+  let hasDeconvolution = false;
+  const pools: PoolInfo[] = [];
   const fail = (l: NcnnLayer, msg: string): never => {
     throw new Error(`${g.paramFile}: layer ${l.name} (${l.type}): ${msg}`);
+  };
+  const spatial = (l: NcnnLayer, b: string): BlobInfo => {
+    const x = get(l, b);
+    if (x.vector) fail(l, `blob ${b} is a per-channel vector, not a feature map`);
+    return x;
   };
   for (const l of g.layers) {
     switch (l.type) {
       case 'Input':
-        blobs.set(l.outputs[0]!, { channels: inputChannels, scale: 1, radius: 0 });
+        blobs.set(l.outputs[0]!, { channels: inputChannels, scale: 1, radius: 0, vector: false, footprint: { period: 1, lo: [0], hi: [0] } });
         break;
       case 'Split': {
         const x = get(l, l.inputs[0]!);
@@ -576,45 +823,142 @@ export function analyzeGraph(g: NcnnGraph): GraphAnalysis {
         break;
       }
       case 'Convolution': {
-        const x = get(l, l.inputs[0]!);
+        const x = spatial(l, l.inputs[0]!);
         if (x.channels !== l.numInput * l.group) fail(l, `expects ${l.numInput * l.group} input channels, gets ${x.channels}`);
         const [kh, kw] = l.kernel;
         const [dh, dw] = l.dilation;
         const [sh, sw] = l.stride;
         if (sh !== sw) fail(l, 'anisotropic stride');
+        if (kh !== kw || dh !== dw || l.pads[0] !== l.pads[1]) fail(l, 'anisotropic kernel or padding');
         parameters += l.weight.float32.length + (l.bias?.length ?? 0);
         const outScale = x.scale / sh;
         macs += kh * kw * l.numInput * l.numOutput * outScale * outScale;
         const reach = Math.max(((kh - 1) / 2) * dh, ((kw - 1) / 2) * dw);
-        blobs.set(l.outputs[0]!, { channels: l.numOutput, scale: outScale, radius: x.radius + reach / x.scale });
+        const pad = l.pads[0];
+        blobs.set(l.outputs[0]!, {
+          channels: l.numOutput,
+          scale: outScale,
+          radius: x.radius + reach / x.scale,
+          vector: false,
+          footprint: derive(x, (x.footprint?.period ?? 1) / gcd(x.footprint?.period ?? 1, sh), (j) =>
+            Array.from({ length: kh }, (_, t) => sh * j - pad + dh * t),
+          ),
+        });
+        break;
+      }
+      case 'Deconvolution': {
+        hasDeconvolution = true;
+        const x = spatial(l, l.inputs[0]!);
+        if (x.channels !== l.numInput) fail(l, `expects ${l.numInput} input channels, gets ${x.channels}`);
+        const [kh, kw] = l.kernel;
+        const [dh, dw] = l.dilation;
+        const [sh, sw] = l.stride;
+        if (sh !== sw || kh !== kw || dh !== dw || l.pads[0] !== l.pads[1]) fail(l, 'anisotropic kernel, stride or padding');
+        parameters += l.weight.float32.length + (l.bias?.length ?? 0);
+        // Every input pixel is spread over a kernel of output pixels.
+        macs += kh * kw * l.numInput * l.numOutput * x.scale * x.scale;
+        const pad = l.pads[0];
+        blobs.set(l.outputs[0]!, {
+          channels: l.numOutput,
+          scale: x.scale * sh,
+          // An output pixel gathers about (kernel extent / stride) input pixels.
+          radius: x.radius + (dh * (kh - 1)) / (2 * sh) / x.scale,
+          vector: false,
+          // Output pixel j takes the input pixels i with stride·i + dilation·t − pad = j for a kernel tap t.
+          footprint: derive(x, (x.footprint?.period ?? 1) * sh, (j) =>
+            Array.from({ length: kh }, (_, t) => j + pad - dh * t).filter((n) => n % sh === 0).map((n) => n / sh),
+          ),
+        });
+        break;
+      }
+      case 'Pooling': {
+        const x = spatial(l, l.inputs[0]!);
+        pools.push({ name: l.name, channels: x.channels, scale: x.scale, ...(x.footprint && { footprint: x.footprint }) });
+        blobs.set(l.outputs[0]!, { channels: x.channels, scale: x.scale, radius: 0, vector: true });
+        break;
+      }
+      case 'InnerProduct': {
+        const x = get(l, l.inputs[0]!);
+        if (!x.vector) fail(l, 'only per-channel vectors (after a global pooling) are supported as input');
+        if (x.channels !== l.numInput) fail(l, `expects ${l.numInput} inputs, gets ${x.channels}`);
+        parameters += l.weight.float32.length + (l.bias?.length ?? 0);
+        blobs.set(l.outputs[0]!, { ...x, channels: l.numOutput });
+        break;
+      }
+      case 'Scale': {
+        const x = spatial(l, l.inputs[0]!);
+        const factors = l.scale?.length ?? get(l, l.inputs[1]!).channels;
+        if (l.inputs.length === 2 && !get(l, l.inputs[1]!).vector) fail(l, 'factors must be a per-channel vector');
+        if (factors !== x.channels) fail(l, `${factors} factors for ${x.channels} channels`);
+        parameters += (l.scale?.length ?? 0) + (l.bias?.length ?? 0);
+        blobs.set(l.outputs[0]!, x);
+        break;
+      }
+      case 'Crop': {
+        const x = spatial(l, l.inputs[0]!);
+        let channels = x.channels;
+        // Where the crop starts, when the same along both axes and from the start: else no footprint is kept.
+        let offset: number | undefined;
+        if (l.form === 'reference') {
+          const ref = spatial(l, l.inputs[1]!);
+          if (ref.channels !== x.channels) fail(l, `crops ${x.channels} channels to a reference of ${ref.channels}`);
+          if (ref.scale !== x.scale) fail(l, 'reference at a different spatial scale');
+          offset = l.offsetH === l.offsetW ? l.offsetH : undefined;
+        } else {
+          const starts = new Map(l.axes.map((a, i) => [a, l.starts[i]!]));
+          const ends = new Map(l.axes.map((a, i) => [a, l.ends[i]!]));
+          if (starts.has(0)) {
+            const [from, to] = cropRange(starts.get(0)!, ends.get(0)!, x.channels);
+            channels = to - from;
+            if (channels <= 0) fail(l, 'crops away every channel');
+          }
+          // A spatial start counted from the end would place the crop by the image size: not a fixed offset.
+          const [h, w] = [starts.get(1) ?? 0, starts.get(2) ?? 0].map((start) => (start === -233 ? 0 : start));
+          offset = h === w && h! >= 0 ? h : undefined;
+        }
+        const { footprint: _, ...rest } = x;
+        const footprint = offset === undefined ? undefined : derive(x, x.footprint?.period ?? 1, (j) => [j + offset]);
+        blobs.set(l.outputs[0]!, { ...rest, channels, ...(footprint && { footprint }) });
         break;
       }
       case 'PReLU': {
-        const x = get(l, l.inputs[0]!);
+        const x = spatial(l, l.inputs[0]!);
         if (l.slope.length !== 1 && l.slope.length !== x.channels) fail(l, `${l.slope.length} slopes for ${x.channels} channels`);
         parameters += l.slope.length;
         blobs.set(l.outputs[0]!, x);
         break;
       }
       case 'PixelShuffle': {
-        const x = get(l, l.inputs[0]!);
+        const x = spatial(l, l.inputs[0]!);
         const r2 = l.factor * l.factor;
         if (x.channels % r2 !== 0) fail(l, `${x.channels} channels not divisible by ${r2}`);
-        blobs.set(l.outputs[0]!, { channels: x.channels / r2, scale: x.scale * l.factor, radius: x.radius });
+        const scale = x.scale * l.factor;
+        const footprint = derive(x, (x.footprint?.period ?? 1) * l.factor, (j) => [Math.floor(j / l.factor)]);
+        blobs.set(l.outputs[0]!, { ...x, channels: x.channels / r2, scale, footprint });
         break;
       }
       case 'Interp': {
-        const x = get(l, l.inputs[0]!);
+        const x = spatial(l, l.inputs[0]!);
         if (l.scaleH !== l.scaleW) fail(l, 'anisotropic scale');
         // Bicubic reads 2 source pixels each side; bilinear 1; nearest adds no reach.
         const taps = l.mode === 'bicubic' ? 2 : l.mode === 'bilinear' ? 1 : 0;
-        blobs.set(l.outputs[0]!, { channels: x.channels, scale: x.scale * l.scaleH, radius: x.radius + taps / x.scale });
+        // A whole-number nearest upsampling repeats pixels; a blend of pixels has no exact footprint kept here.
+        const factor = l.scaleH;
+        const repeats = l.mode === 'nearest' && Number.isInteger(factor);
+        const footprint = repeats ? derive(x, (x.footprint?.period ?? 1) * factor, (j) => [Math.floor(j / factor)]) : undefined;
+        const { footprint: _, ...rest } = x;
+        blobs.set(l.outputs[0]!, { ...rest, scale: x.scale * factor, radius: x.radius + taps / x.scale, ...(footprint && { footprint }) });
         break;
       }
       case 'BinaryOp':
       case 'Eltwise':
       case 'Concat': {
-        const xs = l.inputs.map((b) => get(l, b));
+        const all = l.inputs.map((b) => get(l, b));
+        const maps = all.filter((x) => !x.vector);
+        const vectors = all.filter((x) => x.vector);
+        if (vectors.length > 0 && l.type !== 'BinaryOp') fail(l, 'per-channel vector inputs');
+        // A vector operand broadcasts over a feature map's channels.
+        const xs = maps.length > 0 ? maps : vectors;
         const scale = xs[0]!.scale;
         if (xs.some((x) => x.scale !== scale)) fail(l, 'inputs at different spatial scales');
         let channels: number;
@@ -624,14 +968,27 @@ export function analyzeGraph(g: NcnnGraph): GraphAnalysis {
           channels = xs.reduce((s, x) => s + x.channels, 0);
         } else {
           channels = xs[0]!.channels;
-          if (xs.some((x) => x.channels !== channels)) fail(l, 'inputs with different channel counts');
+          if (all.some((x) => x.channels !== channels)) fail(l, 'inputs with different channel counts');
         }
-        blobs.set(l.outputs[0]!, { channels, scale, radius: Math.max(...xs.map((x) => x.radius)) });
+        blobs.set(l.outputs[0]!, {
+          channels,
+          scale,
+          radius: Math.max(...xs.map((x) => x.radius)),
+          vector: maps.length === 0,
+          ...(maps.length > 0 && { footprint: union(maps) }),
+        });
         break;
       }
     }
   }
   const out = blobs.get(g.output)!;
+  let align = 1;
+  for (const b of blobs.values()) {
+    if (!b.footprint) continue;
+    const step = b.footprint.period / b.scale;
+    if (!Number.isInteger(step)) throw new Error(`${g.paramFile}: a pixel grid repeating every ${step} input pixels`);
+    align = lcm(align, step);
+  }
   return {
     inputChannels,
     outputChannels: out.channels,
@@ -639,8 +996,10 @@ export function analyzeGraph(g: NcnnGraph): GraphAnalysis {
     macsPerPixel: Math.round(macs),
     // Tolerate float noise (e.g. 18.0000000001) before rounding up.
     receptiveFieldRadius: Math.ceil(out.radius - 1e-9),
-    architecture: hasConcat ? 'RRDBNet' : 'SRVGGNetCompact',
+    architecture: hasDeconvolution ? 'CUNet' : hasConcat ? 'RRDBNet' : 'SRVGGNetCompact',
     scale: out.scale,
+    pools,
+    align,
     blobs,
   };
 }

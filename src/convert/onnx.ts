@@ -1,6 +1,10 @@
 /**
  * ncnn graph → ONNX ModelProto bytes (opset 17, IR version 8), encoded with protobufjs.
  *
+ * Optionally the graph is wrapped so that the file alone is a whole upscaler where the ncnn graph needs its caller's
+ * help: the border padding a valid-convolution network expects (`pad`), the nearest-upsampled input added to its
+ * output (`addInput`), and its global poolings opened up for statistics gathered over tiles (`pools`).
+ *
  * Only the subset of onnx.proto (https://github.com/onnx/onnx/blob/main/onnx/onnx.proto, proto2)
  * needed here is declared; field numbers are the upstream ones.
  *
@@ -10,9 +14,11 @@
 import protobuf from 'protobufjs';
 import {
   analyzeGraph,
+  cropRange,
   floatToHalf,
-  type ConvolutionLayer,
+  type Activation,
   type NcnnGraph,
+  type WeightBlob,
 } from './ncnn.js';
 
 const ONNX_SUBSET = `
@@ -122,8 +128,12 @@ export const ONNX_OPSET = 17;
 export const ONNX_IR_VERSION = 8;
 
 const DT_FLOAT = 1;
+const DT_INT64 = 7;
+const DT_BOOL = 9;
 const DT_FLOAT16 = 10;
 const AT = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 } as const;
+/** An end past any dimension: ONNX Slice clamps it. */
+export const TO_THE_END = 2 ** 62;
 
 let modelType: protobuf.Type | undefined;
 function onnxModelType(): protobuf.Type {
@@ -165,6 +175,13 @@ function float32Tensor(name: string, dims: number[], data: ArrayLike<number>): T
   return { name, dims, data_type: DT_FLOAT, raw_data: raw };
 }
 
+function int64Tensor(name: string, dims: number[], data: readonly number[]): Tensor {
+  const raw = new Uint8Array(data.length * 8);
+  const view = new DataView(raw.buffer);
+  for (let k = 0; k < data.length; k++) view.setBigInt64(8 * k, BigInt(data[k]!), true);
+  return { name, dims, data_type: DT_INT64, raw_data: raw };
+}
+
 function float16Tensor(name: string, dims: number[], bits: ArrayLike<number>): Tensor {
   const raw = new Uint8Array(bits.length * 2);
   const view = new DataView(raw.buffer);
@@ -183,12 +200,31 @@ export interface OnnxOptions {
   readonly graphName?: string;
   /** ModelProto.doc_string */
   readonly docString?: string;
+  /**
+   * For a network of valid (unpadded) convolutions: pad the input by `pixels` on every side, reflected (the border
+   * pixel not repeated) or replicated, plus whatever brings each side to a multiple of `align` at the bottom and
+   * right, and crop the output to exactly scale × the input. The reflection is periodic, so inputs smaller than the
+   * padding work too.
+   */
+  readonly pad?: { readonly pixels: number; readonly mode: 'reflect' | 'replicate'; readonly align: number };
+  /** Add the input, nearest-upsampled to the output's size, to the network's output (Real-CUGAN ×4). */
+  readonly addInput?: boolean;
+  /**
+   * Open each global average pooling k (in graph order) to its caller, as ncnn lets its callers read and set any blob.
+   * Inputs (required: onnxruntime-node cannot override initializers): `pool<k>.use` (bool scalar), when true the
+   * pooling yields `pool<k>.mean` ([1,C,1,1]) instead of its own average; `pool<k>.region` (int64 [4]: first row,
+   * end row, first column, end column of the pooled feature map, clamped to it). Outputs: `pool<k>.sum` ([1,C,1,1]),
+   * the feature map summed over that region, and `pool<k>.count` (float scalar), the pixels in it. With every `use`
+   * false the output is the plain network's.
+   */
+  readonly pools?: boolean;
 }
 
 /** Convert an ncnn graph to ONNX ModelProto bytes. */
 export function ncnnToOnnx(g: NcnnGraph, options: OnnxOptions = {}): Uint8Array {
   const analysis = analyzeGraph(g);
   const weightType = options.weightType ?? 'auto';
+  if (options.addInput && !options.pad) throw new Error('addInput needs pad: the added input is the unpadded one');
 
   const taken = new Set<string>(['input', 'output']);
   const unique = (base: string): string => {
@@ -200,9 +236,10 @@ export function ncnnToOnnx(g: NcnnGraph, options: OnnxOptions = {}): Uint8Array 
 
   /** ncnn blob name → ONNX value name */
   const value = new Map<string, string>();
-  value.set(g.input, 'input');
   const nodes: Node[] = [];
   const inits: Tensor[] = [];
+  const graphInputs: ValueInfo[] = [{ name: 'input', type: tensorType(DT_FLOAT, [1, analysis.inputChannels, 'height', 'width']) }];
+  const graphOutputs: ValueInfo[] = [{ name: 'output', type: tensorType(DT_FLOAT, [1, analysis.outputChannels, 'out_height', 'out_width']) }];
   const nodeNames = new Set<string>();
   const nodeName = (base: string): string => {
     let name = base;
@@ -213,34 +250,104 @@ export function ncnnToOnnx(g: NcnnGraph, options: OnnxOptions = {}): Uint8Array 
   const addNode = (op: string, name: string, input: string[], output: string[], attribute: Attribute[] = []): void => {
     nodes.push({ input, output, name: nodeName(name), op_type: op, attribute });
   };
+  /** One node with one fresh output value, returned. */
+  const op = (type: string, name: string, input: string[], attribute: Attribute[] = []): string => {
+    const out = unique(name);
+    addNode(type, name, input, [out], attribute);
+    return out;
+  };
+  const int64s = (name: string, data: readonly number[], dims = [data.length]): string => {
+    const n = unique(name);
+    inits.push(int64Tensor(n, dims, data));
+    return n;
+  };
   const src = (blob: string): string => {
     const v = value.get(blob);
     if (v === undefined) throw new Error(`${g.paramFile}: blob ${blob} used before it is defined`);
     return v;
   };
+  // Wrapped, the network's output goes through the crop (and the added input) before becoming "output".
+  const networkOutput = options.pad ? 'network_output' : 'output';
+  taken.add(networkOutput);
   /** ONNX value name for a blob a layer produces */
   const dst = (blob: string): string => {
-    const v = blob === g.output ? 'output' : unique(blob);
+    const v = blob === g.output ? networkOutput : unique(blob);
     value.set(blob, v);
     return v;
   };
 
-  const convWeight = (l: ConvolutionLayer): string => {
-    const dims = [l.numOutput, l.numInput, l.kernel[0], l.kernel[1]];
-    const asHalf = weightType === 'float16' || (weightType === 'auto' && l.weight.float16 !== undefined);
+  /** A weight initializer (float16 behind a Cast, or float32), laid out as `dims`, read through `order`. */
+  const weightInit = (layer: string, blob: WeightBlob, dims: number[], order?: (k: number) => number): string => {
+    const asHalf = weightType === 'float16' || (weightType === 'auto' && blob.float16 !== undefined);
+    const pick = <T extends ArrayLike<number>>(data: T): ArrayLike<number> => (order ? Array.from({ length: data.length }, (_, k) => data[order(k)]!) : data);
     if (!asHalf) {
-      const name = unique(`${l.name}.weight`);
-      inits.push(float32Tensor(name, dims, l.weight.float32));
+      const name = unique(`${layer}.weight`);
+      inits.push(float32Tensor(name, dims, pick(blob.float32)));
       return name;
     }
-    const bits = l.weight.float16 ?? Uint16Array.from(l.weight.float32, floatToHalf);
-    const half = unique(`${l.name}.weight_fp16`);
-    inits.push(float16Tensor(half, dims, bits));
-    const name = unique(`${l.name}.weight`);
-    addNode('Cast', `${l.name}.weight_cast`, [half], [name], [attrInt('to', DT_FLOAT)]);
+    const bits = blob.float16 ?? Uint16Array.from(blob.float32, floatToHalf);
+    const half = unique(`${layer}.weight_fp16`);
+    inits.push(float16Tensor(half, dims, pick(bits)));
+    const name = unique(`${layer}.weight`);
+    addNode('Cast', `${layer}.weight_cast`, [half], [name], [attrInt('to', DT_FLOAT)]);
     return name;
   };
+  const biasInit = (layer: string, bias: Float32Array | undefined, dims = [bias?.length ?? 0]): string[] => {
+    if (!bias) return [];
+    const b = unique(`${layer}.bias`);
+    inits.push(float32Tensor(b, dims, bias));
+    return [b];
+  };
+  /** The node computing `pre`'s activation into `out`; none: `pre` is renamed to `out` by the caller's node. */
+  const activate = (layer: string, activation: Activation, pre: string, out: string): void => {
+    if (activation.kind === 'relu') addNode('Relu', `${layer}.relu`, [pre], [out]);
+    else if (activation.kind === 'leakyrelu') addNode('LeakyRelu', `${layer}.leakyrelu`, [pre], [out], [attrFloat('alpha', activation.slope)]);
+    else if (activation.kind === 'sigmoid') addNode('Sigmoid', `${layer}.sigmoid`, [pre], [out]);
+  };
+  /** A node followed by its fused activation, writing the layer's output blob. */
+  const withActivation = (type: string, layer: string, activation: Activation, input: string[], out: string, attrs: Attribute[]): void => {
+    if (activation.kind === 'none') return addNode(type, layer, input, [dst(out)], attrs);
+    const pre = unique(`${layer}.${type === 'ConvTranspose' ? 'deconv' : 'conv'}`);
+    addNode(type, layer, input, [pre], attrs);
+    activate(layer, activation, pre, dst(out));
+  };
 
+  const shape = options.pad ? op('Shape', 'input.shape', ['input']) : undefined;
+  value.set(g.input, options.pad ? padInput(options.pad) : 'input');
+
+  /**
+   * The padded input: each spatial axis gathered through an index from -pixels to length + pixels + the alignment,
+   * folded back into the image (periodic reflection without repeating the border pixel, or clamping).
+   */
+  function padInput(pad: NonNullable<OnnxOptions['pad']>): string {
+    const one = int64s('pad.one', [1], []);
+    const align = int64s('pad.align', [pad.align], []);
+    const pixels = int64s('pad.pixels', [pad.pixels], []);
+    const first = int64s('pad.first', [-pad.pixels], []);
+    let x = 'input';
+    for (const axis of [2, 3] as const) {
+      const at = `pad.axis${axis}`;
+      const length = op('Gather', `${at}.length`, [shape!, int64s(`${at}.index`, [axis], [])], [attrInt('axis', 0)]);
+      const extra = op('Mod', `${at}.extra`, [op('Sub', `${at}.short`, [align, op('Mod', `${at}.rest`, [length, align])]), align]);
+      const end = op('Add', `${at}.end`, [length, op('Add', `${at}.after`, [extra, pixels])]);
+      const positions = op('Range', `${at}.positions`, [first, end, one]);
+      const last = op('Sub', `${at}.last`, [length, one]);
+      let index: string;
+      if (pad.mode === 'replicate') {
+        index = op('Max', `${at}.clamped`, [op('Min', `${at}.below`, [positions, last]), int64s(`${at}.zero`, [0], [])]);
+      } else {
+        // Period 2·(length − 1), at least 1 so that a one-pixel axis repeats its pixel.
+        const period = op('Max', `${at}.period`, [op('Add', `${at}.double`, [last, last]), one]);
+        const folded = op('Mod', `${at}.folded`, [positions, period]);
+        const inside = op('Less', `${at}.inside`, [folded, length]);
+        index = op('Where', `${at}.reflected`, [inside, folded, op('Sub', `${at}.mirrored`, [period, folded])]);
+      }
+      x = op('Gather', `${at}.padded`, [x, index], [attrInt('axis', axis)]);
+    }
+    return x;
+  }
+
+  let poolIndex = 0;
   for (const l of g.layers) {
     switch (l.type) {
       case 'Input':
@@ -252,30 +359,99 @@ export function ncnnToOnnx(g: NcnnGraph, options: OnnxOptions = {}): Uint8Array 
       }
       case 'Convolution': {
         const x = src(l.inputs[0]!);
-        const w = convWeight(l);
-        const ins = [x, w];
-        if (l.bias) {
-          const b = unique(`${l.name}.bias`);
-          inits.push(float32Tensor(b, [l.numOutput], l.bias));
-          ins.push(b);
-        }
-        const attrs = [
+        const w = weightInit(l.name, l.weight, [l.numOutput, l.numInput, l.kernel[0], l.kernel[1]]);
+        withActivation('Conv', l.name, l.activation, [x, w, ...biasInit(l.name, l.bias)], l.outputs[0]!, [
           attrInts('dilations', [...l.dilation]),
           attrInt('group', l.group),
           attrInts('kernel_shape', [...l.kernel]),
           attrInts('pads', [...l.pads]),
           attrInts('strides', [...l.stride]),
-        ];
-        if (l.activation.kind === 'none') {
-          addNode('Conv', l.name, ins, [dst(l.outputs[0]!)], attrs);
+        ]);
+        break;
+      }
+      case 'Deconvolution': {
+        const x = src(l.inputs[0]!);
+        const [o, i] = [l.numOutput, l.numInput];
+        const k = l.kernel[0] * l.kernel[1];
+        // ncnn stores output channels first, ONNX ConvTranspose input channels first: element (i, o, k) of the
+        // ONNX weight is element (o, i, k) of ncnn's.
+        const order = (n: number) => {
+          const kk = n % k;
+          const io = (n - kk) / k;
+          return ((io % o) * i + Math.floor(io / o)) * k + kk;
+        };
+        const w = weightInit(l.name, l.weight, [i, o, l.kernel[0], l.kernel[1]], order);
+        withActivation('ConvTranspose', l.name, l.activation, [x, w, ...biasInit(l.name, l.bias)], l.outputs[0]!, [
+          attrInts('dilations', [...l.dilation]),
+          attrInts('kernel_shape', [...l.kernel]),
+          attrInts('pads', [...l.pads]),
+          attrInts('strides', [...l.stride]),
+        ]);
+        break;
+      }
+      case 'Pooling': {
+        const x = src(l.inputs[0]!);
+        if (!options.pools) {
+          addNode('GlobalAveragePool', l.name, [x], [dst(l.outputs[0]!)]);
+          break;
+        }
+        const k = poolIndex++;
+        const channels = analysis.pools[k]!.channels;
+        const use = `pool${k}.use`;
+        const mean = `pool${k}.mean`;
+        const region = `pool${k}.region`;
+        for (const name of [use, mean, region, `pool${k}.sum`, `pool${k}.count`]) taken.add(name);
+        graphInputs.push(
+          { name: use, type: tensorType(DT_BOOL, []) },
+          { name: mean, type: tensorType(DT_FLOAT, [1, channels, 1, 1]) },
+          { name: region, type: tensorType(DT_INT64, [4]) },
+        );
+        const own = op('GlobalAveragePool', l.name, [x]);
+        addNode('Where', `${l.name}.chosen`, [use, mean, own], [dst(l.outputs[0]!)]);
+        const starts = op('Gather', `${l.name}.starts`, [region, int64s(`${l.name}.start_index`, [0, 2])], [attrInt('axis', 0)]);
+        const ends = op('Gather', `${l.name}.ends`, [region, int64s(`${l.name}.end_index`, [1, 3])], [attrInt('axis', 0)]);
+        const part = op('Slice', `${l.name}.region`, [x, starts, ends, int64s(`${l.name}.axes`, [2, 3])]);
+        addNode('ReduceSum', `${l.name}.sum`, [part, int64s(`${l.name}.sum_axes`, [2, 3])], [`pool${k}.sum`], [attrInt('keepdims', 1)]);
+        const size = op('Slice', `${l.name}.size`, [op('Shape', `${l.name}.shape`, [part]), int64s(`${l.name}.hw_from`, [2]), int64s(`${l.name}.hw_to`, [4])]);
+        const count = op('ReduceProd', `${l.name}.pixels`, [size], [attrInt('keepdims', 0)]);
+        addNode('Cast', `${l.name}.count`, [count], [`pool${k}.count`], [attrInt('to', DT_FLOAT)]);
+        graphOutputs.push({ name: `pool${k}.sum`, type: tensorType(DT_FLOAT, [1, channels, 1, 1]) }, { name: `pool${k}.count`, type: tensorType(DT_FLOAT, []) });
+        break;
+      }
+      case 'InnerProduct': {
+        // The input is a [1, C, 1, 1] per-channel vector: a 1×1 convolution is the fully connected layer.
+        const w = weightInit(l.name, l.weight, [l.numOutput, l.numInput, 1, 1]);
+        withActivation('Conv', l.name, l.activation, [src(l.inputs[0]!), w, ...biasInit(l.name, l.bias)], l.outputs[0]!, [attrInts('kernel_shape', [1, 1])]);
+        break;
+      }
+      case 'Scale': {
+        const x = src(l.inputs[0]!);
+        let factors: string;
+        if (l.scale) {
+          factors = unique(`${l.name}.scale`);
+          inits.push(float32Tensor(factors, [l.scale.length, 1, 1], l.scale));
         } else {
-          const pre = unique(`${l.name}.conv`);
-          addNode('Conv', l.name, ins, [pre], attrs);
-          if (l.activation.kind === 'relu') {
-            addNode('Relu', `${l.name}.relu`, [pre], [dst(l.outputs[0]!)]);
-          } else {
-            addNode('LeakyRelu', `${l.name}.leakyrelu`, [pre], [dst(l.outputs[0]!)], [attrFloat('alpha', l.activation.slope)]);
-          }
+          factors = src(l.inputs[1]!);
+        }
+        if (!l.bias) {
+          addNode('Mul', l.name, [x, factors], [dst(l.outputs[0]!)]);
+        } else {
+          addNode('Add', `${l.name}.add`, [op('Mul', l.name, [x, factors]), ...biasInit(l.name, l.bias, [l.bias.length, 1, 1])], [dst(l.outputs[0]!)]);
+        }
+        break;
+      }
+      case 'Crop': {
+        const x = src(l.inputs[0]!);
+        if (l.form === 'slice') {
+          // ncnn's ends of 0 and -233 mean "to the end", which ONNX spells as any end past it.
+          const ends = l.ends.map((e, i) => (e === 0 || e === -233 ? TO_THE_END : l.axes[i] === 0 ? cropRange(l.starts[i]!, e, analysis.blobs.get(l.inputs[0]!)!.channels)[1] : e));
+          const starts = l.starts.map((s) => (s === -233 ? 0 : s));
+          addNode('Slice', l.name, [x, int64s(`${l.name}.starts`, starts), int64s(`${l.name}.ends`, ends), int64s(`${l.name}.axes`, l.axes.map((a) => a + 1))], [dst(l.outputs[0]!)]);
+        } else {
+          const offsets = int64s(`${l.name}.offsets`, [l.offsetH, l.offsetW]);
+          const size = op('Slice', `${l.name}.size`, [op('Shape', `${l.name}.shape`, [src(l.inputs[1]!)]), int64s(`${l.name}.hw_from`, [2]), int64s(`${l.name}.hw_to`, [4])]);
+          const ends = op('Add', `${l.name}.ends`, [offsets, size]);
+          addNode('Slice', l.name, [x, offsets, ends, int64s(`${l.name}.axes`, [2, 3])], [dst(l.outputs[0]!)]);
         }
         break;
       }
@@ -312,9 +488,11 @@ export function ncnnToOnnx(g: NcnnGraph, options: OnnxOptions = {}): Uint8Array 
         addNode('Resize', l.name, [x, '', scales], [dst(l.outputs[0]!)], attrs);
         break;
       }
-      case 'BinaryOp':
-        addNode('Add', l.name, l.inputs.map(src), [dst(l.outputs[0]!)]);
+      case 'BinaryOp': {
+        const type = { add: 'Add', sub: 'Sub', mul: 'Mul', div: 'Div' }[l.op];
+        addNode(type, l.name, l.inputs.map(src), [dst(l.outputs[0]!)]);
         break;
+      }
       case 'Eltwise': {
         const terms = l.inputs.map((b, k) => {
           const x = src(b);
@@ -340,15 +518,28 @@ export function ncnnToOnnx(g: NcnnGraph, options: OnnxOptions = {}): Uint8Array 
         break;
     }
   }
-  // The output blob may be an alias (Split) or the input itself: route it to "output".
-  if (src(g.output) !== 'output') addNode('Identity', 'output_identity', [src(g.output)], ['output']);
+  // The output blob may be an alias (Split) or the input itself: route it to the network's output.
+  if (src(g.output) !== networkOutput) addNode('Identity', 'output_identity', [src(g.output)], [networkOutput]);
 
-  const tensorType = (channels: number, h: string, w: string) => ({
-    tensor_type: {
-      elem_type: DT_FLOAT,
-      shape: { dim: [{ dim_value: 1 }, { dim_value: channels }, { dim_param: h }, { dim_param: w }] },
-    },
-  });
+  if (options.pad) {
+    // The alignment padding and the right and bottom margins come out of the network as extra pixels: keep scale × input.
+    const size = op('Slice', 'output.size', [shape!, int64s('output.hw_from', [2]), int64s('output.hw_to', [4])]);
+    const ends = op('Mul', 'output.ends', [size, int64s('output.scale', [analysis.scale])]);
+    const cropped = op('Slice', 'output.crop', [networkOutput, int64s('output.starts', [0, 0]), ends, int64s('output.axes', [2, 3])]);
+    if (options.addInput) {
+      const scales = unique('output.input_scales');
+      inits.push(float32Tensor(scales, [4], [1, 1, analysis.scale, analysis.scale]));
+      const upsampled = op('Resize', 'output.input_upsampled', ['input', '', scales], [
+        attrString('coordinate_transformation_mode', 'asymmetric'),
+        attrString('mode', 'nearest'),
+        attrString('nearest_mode', 'floor'),
+      ]);
+      addNode('Add', 'output.add_input', [cropped, upsampled], ['output']);
+    } else {
+      addNode('Identity', 'output.cropped', [cropped], ['output']);
+    }
+  }
+
   const model = {
     ir_version: ONNX_IR_VERSION,
     producer_name: 'upscale-ncnn2onnx',
@@ -359,14 +550,28 @@ export function ncnnToOnnx(g: NcnnGraph, options: OnnxOptions = {}): Uint8Array 
       name: options.graphName ?? 'ncnn',
       node: nodes,
       initializer: inits,
-      input: [{ name: 'input', type: tensorType(analysis.inputChannels, 'height', 'width') }],
-      output: [{ name: 'output', type: tensorType(analysis.outputChannels, 'out_height', 'out_width') }],
+      input: graphInputs,
+      output: graphOutputs,
     },
   };
   const T = onnxModelType();
   const err = T.verify(model);
   if (err) throw new Error(`internal error building ONNX model: ${err}`);
   return T.encode(T.fromObject(model)).finish();
+}
+
+interface ValueInfo {
+  name: string;
+  type: ReturnType<typeof tensorType>;
+}
+
+function tensorType(elemType: number, dims: ReadonlyArray<number | string>) {
+  return {
+    tensor_type: {
+      elem_type: elemType,
+      shape: { dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) },
+    },
+  };
 }
 
 /** Decode ONNX bytes produced by {@link ncnnToOnnx} (for inspection and tests). */
