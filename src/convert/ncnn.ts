@@ -275,6 +275,13 @@ export function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
+/** Every binary16 value as float32, made once: the U-Net sources hold millions of half floats. */
+let halves: Float32Array | undefined;
+function halfTable(): Float32Array {
+  halves ??= Float32Array.from({ length: 65536 }, (_, h) => halfToFloat(h));
+  return halves;
+}
+
 const f32buf = new Float32Array(1);
 const u32buf = new Uint32Array(f32buf.buffer);
 /** number → IEEE 754 binary16 bits, round to nearest even (via the float32 value). */
@@ -345,10 +352,11 @@ class BinReader {
       this.need(size, `${what} (float16 × ${count})`);
       const float16 = new Uint16Array(count);
       const float32 = new Float32Array(count);
+      const table = halfTable();
       for (let k = 0; k < count; k++) {
         const h = this.view.getUint16(this.offset + 2 * k, true);
         float16[k] = h;
-        float32[k] = halfToFloat(h);
+        float32[k] = table[h]!;
       }
       this.offset += size;
       return { float32, float16 };
