@@ -1,6 +1,8 @@
 /** The models `--model` can name: the shipped ONNX networks (models/manifest.json) and the classic baselines. */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { UsageError } from './errors.js';
+import { messages } from './messages.js';
 import type { Interpolation } from './resample.js';
 import type { ShippedModel } from './model-names.js';
 
@@ -67,6 +69,10 @@ export interface NetworkModel {
   variants?: ScaledNetwork[];
   /** The network that actually runs, and the bicubic kernel of the resize after it (see ManifestEntry.runs). */
   runs?: { network: ScaledNetwork; cubicA: number };
+  /** See ManifestEntry: the denoise level, the window alignment and the global poolings. */
+  noise?: Noise;
+  align?: number;
+  pools?: PoolGeometry[];
 }
 
 /** A network whose scale is known: every shipped model, and a custom one once probed. */
@@ -137,14 +143,21 @@ function networkFrom(entry: ManifestEntry): ScaledNetwork {
     receptiveFieldRadius: entry.receptiveFieldRadius,
     macsPerPixel: entry.macsPerPixel,
     architecture: entry.architecture,
+    ...(entry.noise !== undefined && { noise: entry.noise }),
+    ...(entry.align && { align: entry.align }),
+    ...(entry.pools && { pools: entry.pools }),
   };
 }
 
-/** Names that families of shipped models answer to, e.g. `realesr-animevideov3` for its -x2/-x3/-x4 variants. */
+/**
+ * Names that families of shipped models answer to: `realesr-animevideov3` for its -x2/-x3/-x4 variants, `realcugan`
+ * for realcugan-x2-conservative … realcugan-x4-denoise3x. Within a scale the first variant in the manifest is the
+ * one run without `--noise` (the upstream tools' defaults: Real-CUGAN's conservative weights, waifu2x's noise 0).
+ */
 function families(entries: ManifestEntry[]): Map<string, ManifestEntry[]> {
   const groups = new Map<string, ManifestEntry[]>();
   for (const entry of entries) {
-    const family = /^(.*)-x\d$/.exec(entry.name)?.[1];
+    const family = /^(.*)-x\d(?:-[a-z0-9-]+)?$/.exec(entry.name)?.[1];
     if (family && !entries.some((e) => e.name === family)) groups.set(family, [...(groups.get(family) ?? []), entry]);
   }
   return groups;
@@ -167,10 +180,25 @@ export function modelNamesSource(entries: ManifestEntry[]): string {
   return `// Written by \`npm run models:build\` from models/manifest.json: do not edit.\n/** The shipped models and model families \`model\` names. */\nexport type ShippedModel =\n${names};\n`;
 }
 
-/** Every name `--model` accepts, for help and error messages. */
+/**
+ * The names `--model` accepts, for help and error messages; the denoise variants (realcugan-x2-denoise1x …) are
+ * accepted too but left to `upscale models`, their families standing for them.
+ */
 export function modelNames(): string[] {
   const entries = readManifest();
-  return [...shippedNames(entries), ...BASELINES].sort();
+  const variant = (name: string) => entries.some((e) => e.name === name && e.noise !== undefined);
+  return [...shippedNames(entries).filter((name) => !variant(name)), ...BASELINES].sort();
+}
+
+/** The families with denoise levels, for `--noise`'s messages. */
+function noiseFamilies(): string[] {
+  return [...families(readManifest()).entries()].filter(([, variants]) => variants.some((v) => v.noise !== undefined)).map(([name]) => name);
+}
+
+/** `x2: conservative, 0, 1; x4: conservative, 0` — what a model or family offers. */
+function noiseOffer(variants: readonly ScaledNetwork[]): string {
+  const scales = [...new Set(variants.map((v) => v.scale))].sort((a, b) => a - b);
+  return scales.map((s) => `x${s}: ${variants.filter((v) => v.scale === s).map((v) => v.noise).join(', ')}`).join('; ');
 }
 
 /** Resolves a model name or `.onnx` path; undefined when the name is unknown. */
@@ -185,23 +213,36 @@ export function findModel(name: string): Model | undefined {
   return undefined;
 }
 
-/** For a family, the variant whose scale is nearest the requested one (ties go to the larger). */
-function pickVariant(model: ScaledNetwork, scale: number | undefined): ScaledNetwork {
-  if (!model.variants) return model;
-  const target = scale ?? Math.max(...model.variants.map((v) => v.scale));
+/**
+ * For a family, the variant whose scale is nearest the requested one (ties go to the larger), and at that scale
+ * the one trained for `noise` (by default the first). A denoise level the model lacks is a usage error.
+ */
+function pickVariant(model: ScaledNetwork, scale: number | undefined, noise: Noise | undefined, option: string): ScaledNetwork {
+  const variants = model.variants ?? [model];
+  if (noise !== undefined && variants.every((v) => v.noise === undefined)) throw new UsageError(messages.noiseUnsupported(option, model.name, noiseFamilies()));
+  const target = scale ?? Math.max(...variants.map((v) => v.scale));
   const distance = (v: ScaledNetwork) => Math.abs(v.scale - target);
-  return model.variants.reduce((best, v) => (distance(v) < distance(best) || (distance(v) === distance(best) && v.scale > best.scale) ? v : best));
+  const nearest = variants.reduce((best, v) => (distance(v) < distance(best) || (distance(v) === distance(best) && v.scale > best.scale) ? v : best));
+  const chosen = noise === undefined ? nearest : variants.find((v) => v.scale === nearest.scale && v.noise === noise);
+  if (!chosen) throw new UsageError(messages.noiseUnavailable(option, model.name, String(noise), nearest.scale, noiseOffer(variants)));
+  return chosen;
 }
 
 function isScaled(model: NetworkModel): model is ScaledNetwork {
   return model.scale !== undefined;
 }
 
-/** The run for a model and `--scale`; a custom network is unprobed until loaded (then see `probedRun`). */
-export function resolveRun(requested: Model, scale: number | undefined): Run | UnprobedRun {
+/**
+ * The run for a model, `--scale` and `--noise`; a custom network is unprobed until loaded (then see `probedRun`).
+ * Throws a UsageError when the model has no such denoise level, naming the option as `noiseOption`.
+ */
+export function resolveRun(requested: Model, scale: number | undefined, noise?: Noise, noiseOption = 'noise'): Run | UnprobedRun {
+  if (noise !== undefined && (requested.kind === 'baseline' || !isScaled(requested))) {
+    throw new UsageError(messages.noiseUnsupported(noiseOption, requested.name, noiseFamilies()));
+  }
   if (requested.kind === 'baseline') return { kind: 'baseline', requested, variant: requested, scale: scale ?? BASELINE_SCALE };
   if (!isScaled(requested)) return { kind: 'unprobed', requested, ...(scale !== undefined && { scale }) };
-  return networkRun(requested, pickVariant(requested, scale), scale);
+  return networkRun(requested, pickVariant(requested, scale, noise, noiseOption), scale);
 }
 
 /** A custom network's run once loading it has probed its scale: the file is its own variant and network. */

@@ -152,7 +152,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
   const program = new Command('upscale');
   const writeErr = (line: string) => io.stderr.write(`${line}\n`);
   program
-    .description('Upscale images, animations and videos 2x-8x with Real-ESRGAN networks or classic interpolation, then crop, rotate, flip or resize them.')
+    .description('Upscale images, animations and videos 2x-8x with Real-ESRGAN, Real-CUGAN and waifu2x networks or classic interpolation, then crop, rotate, flip or resize them.')
     .version(packageVersion(), '-V, --version', 'print the version')
     .argument('[inputs...]', 'image and video files, folders (walked recursively) and quoted globs');
   addTableOptions(program);
@@ -237,9 +237,11 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
     .description('list the models with scale, architecture, parameters, licence and source')
     .option('--json', 'print { "models": [...] } on stdout')
     .action((flags: { json?: boolean }) => {
-      const networks = readManifest().map(({ name, scale, architecture, parameters, macsPerPixel, receptiveFieldRadius, bestFor, speedClass, licence, source }) => ({
+      const networks = readManifest().map(({ name, scale, noise, architecture, parameters, macsPerPixel, receptiveFieldRadius, bestFor, speedClass, licence, source }) => ({
         name,
         scale,
+        // The --noise level a variant of realcugan or waifu2x-cunet answers to.
+        noise: noise ?? null,
         architecture: architecture as string,
         parameters: parameters as number | null,
         macsPerPixel: macsPerPixel as number | null,
@@ -254,6 +256,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
       const baselines = BASELINES.map((name) => ({
         name,
         scale: BASELINE_SCALE,
+        noise: null,
         architecture: 'interpolation',
         parameters: null,
         macsPerPixel: null,
@@ -267,8 +270,18 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
       if (flags.json) {
         io.stdout.write(`${JSON.stringify({ models }, null, 2)}\n`);
       } else {
-        const rows = networks.map((m) => [m.name, `x${m.scale}`, m.architecture, `${(m.parameters! / 1e6).toFixed(2)} M`, m.speedClass, m.bestFor, m.licence!]);
-        const header = ['name', 'scale', 'architecture', 'parameters', 'speed', 'best for', 'licence'];
+        const rows = networks.map((m) => [
+          m.name,
+          `x${m.scale}`,
+          m.noise === null ? '-' : String(m.noise),
+          m.architecture,
+          `${(m.parameters! / 1e6).toFixed(2)} M`,
+          m.speedClass,
+          m.bestFor,
+          m.licence!,
+          m.source!.split(' ')[0]!,
+        ]);
+        const header = ['name', 'scale', 'noise', 'architecture', 'parameters', 'speed', 'best for', 'licence', 'source'];
         const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
         for (const row of [header, ...rows]) io.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
         io.stdout.write(`baselines: ${BASELINES.join(', ')} (x${BASELINE_SCALE} by default, any --scale)\n`);

@@ -2,8 +2,9 @@
  * One image's plan: the network passes, the planes each pass runs, the tiles of each pass under `--tile` or the
  * memory budget, the tile count and the expected peak memory. Pure maths of sizes; the pipeline follows the plan.
  */
-import type { NetworkModel, Run } from './catalog.js';
+import type { NetworkModel, PoolGeometry, Run } from './catalog.js';
 import type { Image } from './image.js';
+import type { AlphaModel } from './options.js';
 import { planTiles, type TilePlan } from './tile.js';
 
 /**
@@ -14,7 +15,9 @@ import { planTiles, type TilePlan } from './tile.js';
 const MEMORY_MODEL = {
   SRVGGNetCompact: { fixedMiB: 192, networkBytesPerWindowPixel: 1600 },
   RRDBNet: { fixedMiB: 352, networkBytesPerWindowPixel: 15_000 },
-  CUNet: { fixedMiB: 352, networkBytesPerWindowPixel: 15_000 },
+  // Real-CUGAN ×2 and ×4 (7–10 KB measured; the waifu2x CUNet at ×1 needs 2 KB): their second U-Net runs at the
+  // output's resolution.
+  CUNet: { fixedMiB: 192, networkBytesPerWindowPixel: 10_000 },
 } as const;
 
 const MIB = 2 ** 20;
@@ -36,6 +39,8 @@ export interface ImageLoad {
   imagesInFlight: number;
   /** An animation's frames (default 1): all are held, decoded and upscaled, until the output is encoded from them. */
   frames?: number;
+  /** Test-time augmentation holds a turned copy of the input and a float32 sum of the outputs besides. */
+  tta?: boolean;
 }
 
 /** Overlap the tiler uses when the user gives none: exact for SRVGG, a feathered 32 px where the network sees further. */
@@ -53,7 +58,8 @@ export function defaultTile(model: NetworkModel, overlap: number, memoryMiB: num
   const { fixedMiB, networkBytesPerWindowPixel } = MEMORY_MODEL[model.architecture ?? 'RRDBNet'];
   const sampleBytes = image.depth / 8;
   const inputPixels = image.width * image.height;
-  const imageBytes = (image.frames ?? 1) * inputPixels * image.channels * sampleBytes * (1 + 2 * image.scale ** 2);
+  const ttaBytes = image.tta ? inputPixels * image.channels * (sampleBytes + 4 * image.scale ** 2) : 0;
+  const imageBytes = (image.frames ?? 1) * inputPixels * image.channels * sampleBytes * (1 + 2 * image.scale ** 2) + ttaBytes;
   // Beside the activations: the float32 input tensor and the tile's output samples, once in each process.
   const bytesPerWindowPixel = networkBytesPerWindowPixel + 2 * (12 + 3 * image.scale ** 2 * sampleBytes);
   const fixedBytes = fixedMiB * MIB + image.imagesInFlight * imageBytes;
@@ -94,14 +100,24 @@ export interface PassPlan {
   /** The depth the pass's output is stitched at. */
   depth: Image['depth'];
   tiles: TilePlan;
+  /**
+   * The network's global poolings (the U-Nets' squeeze-and-excitation blocks) when the pass has more than one tile:
+   * the tiles first run once for their means over the whole plane, which every tile is then given.
+   */
+  gather?: PoolGeometry[];
 }
 
 export interface ImagePlan {
   /** In order; none for a baseline. */
   passes: PassPlan[];
-  /** Whether each pass runs the alpha plane after the colour (see ImageShape.alpha). */
+  /** Whether each pass runs the alpha plane after the colour (see ImageShape.alpha; not with --alpha-model bicubic). */
   alpha: boolean;
-  /** Progress steps: every tile of every plane of every pass; a baseline's one resample counts as one. */
+  /** Whether the passes run once for each of the 8 flips and rotations of each plane (--tta). */
+  tta: boolean;
+  /**
+   * Progress steps: every tile of every plane of every pass, a gathering pass's tiles included, eight times with
+   * --tta; a baseline's one resample counts as one.
+   */
   tilesTotal: number;
   /** Expected peak memory of the heaviest pass, in MiB, when the tile follows the budget rather than `--tile`. */
   estimateMiB?: number;
@@ -112,26 +128,40 @@ export interface PlanSettings {
   tileOverlap?: number;
   memory: number;
   imagesInFlight: number;
+  tta?: boolean;
+  /** Below 1 the network's output is blended with an enlargement of the input: stitched at 16 bits. */
+  strength?: number;
+  alphaModel?: AlphaModel;
 }
 
 /** The one plan maker: from the header for the notice and the dry run, from the decoded image for the run. */
 export function planImage(image: ImageShape, run: Run, settings: PlanSettings): ImagePlan {
-  if (run.kind === 'baseline') return { passes: [], alpha: false, tilesTotal: 1 };
+  const tta = settings.tta ?? false;
+  if (run.kind === 'baseline') return { passes: [], alpha: false, tta: false, tilesTotal: 1 };
   const { network } = run;
   const overlap = settings.tileOverlap ?? defaultOverlap(network);
-  // A network plus a resize is stitched at 16 bits, so that rounding to 8 bits happens once, after the resize, as in
-  // the model's own graph.
-  const depth = run.resize ? 16 : image.depth;
+  // Whatever follows the network (a resize, the mean of eight runs, a blend) works on 16-bit output, so that
+  // rounding to 8 bits happens once, at the end (for the resize, as in the model's own graph).
+  const depth = run.resize || tta || (settings.strength ?? 1) < 1 ? 16 : image.depth;
   const passes: PassPlan[] = [];
   let estimateMiB: number | undefined;
   for (let pass = 0, factor = 1; pass < passesFor(run.scale, network.scale); pass++, factor *= network.scale) {
     const width = image.width * factor;
     const height = image.height * factor;
-    const load = { width, height, channels: image.channels, depth, scale: network.scale, imagesInFlight: settings.imagesInFlight, frames: image.frames };
+    const load = { width, height, channels: image.channels, depth, scale: network.scale, imagesInFlight: settings.imagesInFlight, frames: image.frames, tta };
     const sizing = settings.tile === undefined ? defaultTile(network, overlap, settings.memory, load) : { tile: settings.tile };
     if ('estimateMiB' in sizing) estimateMiB = Math.max(estimateMiB ?? 0, sizing.estimateMiB);
-    passes.push({ width, height, depth, tiles: planTiles(width, height, sizing.tile, overlap, network.receptiveFieldRadius) });
+    const tiles = planTiles(width, height, sizing.tile, overlap, network.receptiveFieldRadius, network.align);
+    const gather = network.pools && tiles.rows.length * tiles.columns.length > 1 ? network.pools : undefined;
+    passes.push({ width, height, depth, tiles, ...(gather && { gather }) });
   }
-  const tilesPerPlane = passes.reduce((sum, pass) => sum + pass.tiles.rows.length * pass.tiles.columns.length, 0);
-  return { passes, alpha: image.alpha, tilesTotal: tilesPerPlane * (image.alpha ? 2 : 1), ...(estimateMiB !== undefined && { estimateMiB }) };
+  const tilesPerPlane = passes.reduce((sum, pass) => sum + pass.tiles.rows.length * pass.tiles.columns.length * (pass.gather ? 2 : 1), 0);
+  const alpha = image.alpha && settings.alphaModel !== 'bicubic';
+  return { passes, alpha, tta, tilesTotal: tilesPerPlane * (alpha ? 2 : 1) * (tta ? 8 : 1), ...(estimateMiB !== undefined && { estimateMiB }) };
+}
+
+/** The same pass over the transposed plane (--tta's turned orientations): width and height, rows and columns swap. */
+export function transposed(pass: PassPlan): PassPlan {
+  const { columns, rows, feather } = pass.tiles;
+  return { ...pass, width: pass.height, height: pass.width, tiles: { columns: rows, rows: columns, feather } };
 }

@@ -100,3 +100,52 @@ export function stackFrames(frames: readonly Image[]): Image {
   frames.forEach((frame, k) => strip.data.set(frame.data, k * frame.data.length));
   return strip;
 }
+
+/** The image at a depth: 8-bit samples widened exactly (v × 257), 16-bit ones rounded (see toEightBit). */
+export function toDepth(image: Image, depth: Image['depth']): Image {
+  if (image.depth === depth) return image;
+  if (depth === 8) return toEightBit(image);
+  const wide = allocateImage(image.width, image.height, image.channels, 16);
+  for (let i = 0; i < image.data.length; i++) wide.data[i] = image.data[i]! * 257;
+  return wide;
+}
+
+/** weight × a + (1 − weight) × b, rounded; a and b of one size and depth. */
+export function blend(a: Image, b: Image, weight: number): Image {
+  const out = allocateImage(a.width, a.height, a.channels, a.depth);
+  for (let i = 0; i < a.data.length; i++) out.data[i] = Math.round(weight * a.data[i]! + (1 - weight) * b.data[i]!);
+  return out;
+}
+
+/**
+ * One of the 8 flips and rotations (the dihedral group of the square), by bits: 1 mirrors left ↔ right, 2 top ↔
+ * bottom, 4 transposes (rows become columns), applied in that order. `orient(image, t, true)` undoes `orient(image, t)`.
+ */
+export function orient(image: Image, turn: number, undo = false): Image {
+  const transpose = (turn & 4) !== 0;
+  const { width, height, channels } = image;
+  // Output size, and for each output pixel (x, y) the input pixel it takes.
+  const [outWidth, outHeight] = transpose ? [height, width] : [width, height];
+  const out = allocateImage(outWidth, outHeight, channels, image.depth);
+  const mirror = (v: number, length: number, bit: number) => ((turn & bit) !== 0 ? length - 1 - v : v);
+  for (let y = 0; y < outHeight; y++) {
+    for (let x = 0; x < outWidth; x++) {
+      let sx: number;
+      let sy: number;
+      if (!undo) {
+        // Mirror, then transpose: output (x, y) is the mirrored input at (y, x) when transposed.
+        [sx, sy] = transpose ? [y, x] : [x, y];
+        sx = mirror(sx, width, 1);
+        sy = mirror(sy, height, 2);
+      } else {
+        // Undo: transpose back, then mirror back; this image was the oriented one.
+        const [ux, uy] = [mirror(x, outWidth, 1), mirror(y, outHeight, 2)];
+        [sx, sy] = transpose ? [uy, ux] : [ux, uy];
+      }
+      const from = (sy * width + sx) * channels;
+      const to = (y * outWidth + x) * channels;
+      for (let c = 0; c < channels; c++) out.data[to + c] = image.data[from + c]!;
+    }
+  }
+  return out;
+}

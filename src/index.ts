@@ -18,7 +18,7 @@ import { writeReportPage } from './report.js';
 
 /** The run a batch or an image makes: the model resolved at the scale, and its network loaded (not for a shipped model's dry run). */
 async function openRun(resolved: ResolvedOptions): Promise<{ run: Run; network?: Network }> {
-  const chosen = resolveRun(resolved.model, resolved.scale);
+  const chosen = resolveRun(resolved.model, resolved.scale, resolved.noise, resolved.optionName('noise'));
   const load = (model: NetworkModel) => loadNetwork(model, { device: resolved.device, onDeviceChosen: resolved.onNotice, optionName: resolved.optionName });
   if (chosen.kind === 'unprobed') {
     // A custom model's scale is known only once it is loaded and probed, and a dry run must still report it.

@@ -33,8 +33,15 @@ function quantise(data, channels, plane, depth, spare) {
 }
 
 /**
+ * A further input of the network beside the image (the U-Nets' `pool<k>.*` inputs): its data as the typed array
+ * onnxruntime takes for the type (Uint8Array for bool, BigInt64Array for int64).
+ * @typedef {{ name: string, type: 'bool' | 'float32' | 'int64', data: Uint8Array | Float32Array | BigInt64Array, dims: number[] }} Feed
+ */
+
+/**
+ * `pixels: false` runs the network for its other outputs alone: no pixels are sent back.
  * @typedef {{ id: number, type: 'open', path: string, options: ort.InferenceSession.SessionOptions }
- *   | { id: number, type: 'run', data: Float32Array, dims: number[], depth: import('./image.js').Image['depth'] }
+ *   | { id: number, type: 'run', data: Float32Array, dims: number[], depth: import('./image.js').Image['depth'], feeds?: Feed[], pixels?: boolean }
  *   | { id: number, type: 'release' }} Request
  */
 
@@ -71,14 +78,23 @@ function serve() {
         // This process's own heap is tiny, but each tile leaves tens of MiB of dead output behind: collect it
         // before the next forward pass rather than let several tiles' worth pile up.
         /** @type {() => void} */ (globalThis.gc)();
-        const result = await running.run({ [running.inputNames[0]]: new ort.Tensor('float32', request.data, request.dims) });
+        /** @type {Record<string, ort.Tensor>} */
+        const feeds = { [running.inputNames[0]]: new ort.Tensor('float32', request.data, request.dims) };
+        for (const feed of request.feeds ?? []) feeds[feed.name] = new ort.Tensor(feed.type, feed.data, feed.dims);
+        const result = await running.run(feeds);
         const output = result[running.outputNames[0]];
+        // The other outputs are small (the U-Nets' per-channel sums): they travel with the reply.
+        const others = Object.fromEntries(running.outputNames.slice(1).map((name) => [name, result[name].data]));
+        if (request.pixels === false) {
+          reply({ id, outputs: others });
+          return;
+        }
         const plane = output.dims.length === 4 ? output.dims[2] * output.dims[3] : 0;
         const tile = quantise(/** @type {Float32Array} */ (output.data), plane ? output.dims[1] : 0, plane, request.depth, spare);
         spare = undefined;
         // The reply says how many bytes follow on the pixel pipe; both go out in the same tick, so replies and
         // pixel payloads arrive in the same order.
-        reply({ id, dims: output.dims, bytes: tile.byteLength });
+        reply({ id, dims: output.dims, bytes: tile.byteLength, outputs: others });
         pixels.write(new Uint8Array(tile.buffer), () => (spare = tile));
       } else if (request.type === 'release') {
         await session?.release();

@@ -51,6 +51,22 @@ export const DEVICES = ['auto', ...(Object.keys(PROVIDERS) as ConcreteDevice[])]
 /** What `auto` tries, in order: the first whose session opens is used; the last is the fallback, its failure the error. */
 const AUTO = ['cuda', 'cpu'] as const satisfies readonly ConcreteDevice[];
 
+/**
+ * What a run of a network with global poolings (the U-Nets' squeeze-and-excitation blocks) is given for pool k: the
+ * mean to use instead of the window's own (undefined: its own), and the region of the pooled feature map to sum
+ * (first row, end row, first column, end column, in the window's map).
+ */
+export interface PoolFeeds {
+  means: readonly (Float32Array | undefined)[];
+  regions: readonly (readonly [number, number, number, number])[];
+}
+
+/** Per pool: the feature map summed over the region asked for, and the pixels in it. */
+export interface PoolSums {
+  sums: Float32Array[];
+  counts: number[];
+}
+
 export interface Network {
   readonly name: string;
   readonly scale: number;
@@ -61,8 +77,40 @@ export interface Network {
    * move between processes. Runs are serialised. `into`, when its type and size match the output, receives the
    * pixels instead of a new buffer.
    */
-  run(tensor: Float32Array, width: number, height: number, depth: Image['depth'], into?: Image['data']): Promise<Image['data']>;
+  run(tensor: Float32Array, width: number, height: number, depth: Image['depth'], into?: Image['data'], pools?: PoolFeeds): Promise<Image['data']>;
+  /** Runs one tile for its pooling sums alone; no pixels come back. */
+  sumPools(tensor: Float32Array, width: number, height: number, pools: PoolFeeds): Promise<PoolSums>;
   release(): Promise<void>;
+}
+
+/** The `pool<k>.use`, `.mean` and `.region` inputs, in order, as the network takes them; none given: the plain network. */
+function poolInputs(channels: readonly number[], pools?: PoolFeeds) {
+  return channels.flatMap((c, k) => {
+    const mean = pools?.means[k];
+    const region = pools?.regions[k] ?? [0, Number.MAX_SAFE_INTEGER, 0, Number.MAX_SAFE_INTEGER];
+    return [
+      { name: `pool${k}.use`, type: 'bool', data: Uint8Array.of(mean ? 1 : 0), dims: [] },
+      { name: `pool${k}.mean`, type: 'float32', data: mean ?? new Float32Array(c), dims: [1, c, 1, 1] },
+      { name: `pool${k}.region`, type: 'int64', data: BigInt64Array.from(region, (v) => BigInt(v)), dims: [4] },
+    ];
+  });
+}
+
+/**
+ * The channel counts of a network's openable poolings, when every input after the image is one of `pool<k>.use`,
+ * `.mean` ([1,C,1,1]) and `.region`, k counting from 0 in threes; undefined when the inputs are anything else.
+ */
+function poolsOf(inputNames: readonly string[], inputs: NonNullable<Reply['inputs']>): number[] | undefined {
+  const rest = inputNames.slice(1);
+  if (rest.length % 3 !== 0) return undefined;
+  const channels: number[] = [];
+  for (let k = 0; k < rest.length / 3; k++) {
+    const names = rest.slice(3 * k, 3 * k + 3);
+    const mean = inputs[1 + 3 * k + 1]?.shape;
+    if (names.join() !== `pool${k}.use,pool${k}.mean,pool${k}.region` || typeof mean?.[1] !== 'number') return undefined;
+    channels.push(mean[1]);
+  }
+  return channels;
 }
 
 function sessionOptions(device: ConcreteDevice): InferenceSession.SessionOptions {
@@ -94,6 +142,8 @@ interface Reply {
   /** Bytes of HWC pixels that follow this reply on the pixel pipe. */
   bytes?: number;
   pixels?: Image['data'];
+  /** A run's other outputs, by name. */
+  outputs?: Record<string, Float32Array>;
 }
 
 /**
@@ -291,8 +341,9 @@ export async function loadNetwork(model: NetworkModel, options: LoadOptions): Pr
   const { worker, reply, device, notice } = await openSession(model, options);
   const input = reply.inputs?.[0];
   const shape = input?.shape;
+  const pools = reply.inputNames && reply.inputs ? poolsOf(reply.inputNames, reply.inputs) : undefined;
   if (
-    reply.inputNames?.length !== 1 ||
+    pools === undefined ||
     !input?.isTensor ||
     input.type !== 'float32' ||
     shape?.length !== 4 ||
@@ -301,11 +352,12 @@ export async function loadNetwork(model: NetworkModel, options: LoadOptions): Pr
   ) {
     await worker.close();
     const described = input?.isTensor ? `${input.type} [${shape?.join(',')}]` : 'a non-tensor input';
-    throw new UsageError(messages.modelBadInput(options.optionName('model'), model.name, reply.inputNames?.length === 1 ? described : `${reply.inputNames?.length} inputs`));
+    throw new UsageError(messages.modelBadInput(options.optionName('model'), model.name, pools !== undefined ? described : `${reply.inputNames?.length} inputs`));
   }
 
-  const infer = async (tensor: Float32Array, width: number, height: number, depth: Image['depth'], into?: Image['data']) => {
-    const result = await worker.request({ type: 'run', data: tensor, dims: [1, 3, height, width], depth }, depth, into);
+  const infer = async (tensor: Float32Array, width: number, height: number, depth: Image['depth'], into?: Image['data'], feeds?: PoolFeeds) => {
+    const request = { type: 'run', data: tensor, dims: [1, 3, height, width], depth, feeds: poolInputs(pools, feeds) };
+    const result = await worker.request(request, depth, into);
     const [, channels, outHeight, outWidth] = result.dims!;
     return { pixels: result.pixels ?? new Uint8Array(0), channels: channels!, outWidth: outWidth!, outHeight: outHeight! };
   };
@@ -325,9 +377,18 @@ export async function loadNetwork(model: NetworkModel, options: LoadOptions): Pr
     name: model.name,
     scale,
     device,
-    async run(tensor, width, height, depth, into) {
+    async run(tensor, width, height, depth, into, feeds) {
       try {
-        return (await infer(tensor, width, height, depth, into)).pixels;
+        return (await infer(tensor, width, height, depth, into, feeds)).pixels;
+      } catch (error) {
+        throw new ModelError(messages.modelRunFailed(model.name, errorLine(error)));
+      }
+    },
+    async sumPools(tensor, width, height, feeds) {
+      try {
+        const request = { type: 'run', data: tensor, dims: [1, 3, height, width], depth: 8, feeds: poolInputs(pools, feeds), pixels: false };
+        const { outputs = {} } = await worker.request(request);
+        return { sums: pools.map((_, k) => outputs[`pool${k}.sum`]!), counts: pools.map((_, k) => outputs[`pool${k}.count`]![0]!) };
       } catch (error) {
         throw new ModelError(messages.modelRunFailed(model.name, errorLine(error)));
       }

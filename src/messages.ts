@@ -42,6 +42,10 @@ export const messages = {
   expected: (what: string, flag: string, value: unknown) => `Expected ${what} for ${flag} but received ${quote(value)}`,
   expectedOneOf: (flag: string, allowed: readonly string[], value: unknown) =>
     `Expected one of ${allowed.join(', ')} for ${flag} but received ${quote(value)}`,
+  noiseUnsupported: (option: string, model: string, families: readonly string[]) =>
+    `${option} picks a denoise level of ${families.join(' or ')}; ${shown(model)} has none: leave ${option} out, or use one of those models`,
+  noiseUnavailable: (option: string, model: string, noise: string, scale: number, offered: string) =>
+    `${shown(model)} has no ${option} ${noise} at x${scale}; it offers ${offered} (choose a level and a scale that go together)`,
   unknownModel: (value: string, names: readonly string[], option: string) =>
     `Unknown model ${quote(value)} for ${option}: expected one of ${names.join(', ')}, or a path to an .onnx file`,
   conflictingFlags: (a: string, b: string) => `${a} and ${b} cannot be used together`,

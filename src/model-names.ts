@@ -1,10 +1,31 @@
 // Written by `npm run models:build` from models/manifest.json: do not edit.
 /** The shipped models and model families `model` names. */
 export type ShippedModel =
+  | 'realcugan'
+  | 'realcugan-x2-conservative'
+  | 'realcugan-x2-denoise1x'
+  | 'realcugan-x2-denoise2x'
+  | 'realcugan-x2-denoise3x'
+  | 'realcugan-x2-no-denoise'
+  | 'realcugan-x3-conservative'
+  | 'realcugan-x3-denoise3x'
+  | 'realcugan-x3-no-denoise'
+  | 'realcugan-x4-conservative'
+  | 'realcugan-x4-denoise3x'
+  | 'realcugan-x4-no-denoise'
   | 'realesr-animevideov3'
   | 'realesr-animevideov3-x2'
   | 'realesr-animevideov3-x3'
   | 'realesr-animevideov3-x4'
   | 'realesr-general-x4v3'
   | 'realesrgan-x4plus'
-  | 'realesrgan-x4plus-anime';
+  | 'realesrgan-x4plus-anime'
+  | 'waifu2x-cunet'
+  | 'waifu2x-cunet-x1-noise0'
+  | 'waifu2x-cunet-x1-noise1'
+  | 'waifu2x-cunet-x1-noise2'
+  | 'waifu2x-cunet-x1-noise3'
+  | 'waifu2x-cunet-x2-noise0'
+  | 'waifu2x-cunet-x2-noise1'
+  | 'waifu2x-cunet-x2-noise2'
+  | 'waifu2x-cunet-x2-noise3';

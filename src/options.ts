@@ -5,7 +5,7 @@
  * a ResolvedOptions and trusts it. Values may come as strings (from the command line) or typed (from library callers).
  */
 import { availableParallelism } from 'node:os';
-import { DEFAULT_MODEL, findModel, modelNames, type Model, type ModelName } from './catalog.js';
+import { DEFAULT_MODEL, findModel, modelNames, type Model, type ModelName, type Noise } from './catalog.js';
 import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { FITS, POSITIONS, type Annotation, type Crop, type Edits, type Fit, type Position, type Resize, type Watermark } from './edit.js';
@@ -48,6 +48,14 @@ export interface UpscaleOptions {
   model?: ModelName;
   /** Output scale, fractions too; default: the model's own. */
   scale?: number | string;
+  /** Denoise level of realcugan and waifu2x-cunet: 0 (none) to 3, or `conservative` (Real-CUGAN). */
+  noise?: Noise | string;
+  /** Test-time augmentation: the mean of the model's output over the 8 flips and rotations of the input. */
+  tta?: boolean;
+  /** 1 (default): the model's output; below 1, blended with a lanczos enlargement of the input at 1 − strength. */
+  strength?: number | string;
+  /** How a translucent alpha plane is enlarged: by the model (default), or by bicubic interpolation (faster). */
+  alphaModel?: AlphaModel | string;
   /** Tile edge in input pixels; 0 = whole image in one run; default: the largest that fits `memory`. */
   tile?: number | string;
   /** Context added around each tile, in input pixels. */
@@ -129,6 +137,10 @@ export interface ResolvedOptions {
   name?: string;
   model: Model;
   scale?: number;
+  noise?: Noise;
+  tta: boolean;
+  strength: number;
+  alphaModel: AlphaModel;
   tile?: number;
   tileOverlap?: number;
   device: Device;
@@ -263,6 +275,20 @@ const shard: Parser<Shard | string, Shard | 'auto'> = {
 
 const shardCount = integer(1, MAX_SHARDS);
 
+/** `--noise`: 0-3 or conservative; whether the model has that level at the scale is the catalogue's to say. */
+const noise: Parser<Noise | string, Noise> = {
+  text: '0-3 or conservative',
+  parse: (value, flag) => {
+    if (typeof value === 'string' && value.trim().toLowerCase() === 'conservative') return 'conservative';
+    const n = parseNumber(value);
+    if (!(n === 0 || n === 1 || n === 2 || n === 3)) throw new UsageError(messages.expected('0, 1, 2, 3 or conservative', flag, value));
+    return n;
+  },
+};
+
+export const ALPHA_MODELS = ['model', 'bicubic'] as const;
+export type AlphaModel = (typeof ALPHA_MODELS)[number];
+
 const model: Parser<string, Model> = {
   // A getter: the names come from the manifest, read only when help is shown.
   get text() {
@@ -367,6 +393,24 @@ export const OPTIONS = {
     arg: '<n>',
     help: (range) => `output scale, ${range}, fractions too (default: the model's own, 4 for baselines)`,
     parse: number(1, 16),
+  },
+  noise: {
+    arg: '<level>',
+    help: (levels) => `denoise level of realcugan (default conservative) and waifu2x-cunet (default 0), ${levels}; see \`upscale models\``,
+    parse: noise,
+  },
+  tta: { help: 'the mean of the model over the 8 flips and rotations of the input: 8x the work, slightly cleaner', parse: toggle, default: false },
+  strength: {
+    arg: '<fraction>',
+    help: (range) => `blend the model's output with a lanczos enlargement of the input, ${range} (1 = the model alone)`,
+    parse: number(0, 1),
+    default: 1,
+  },
+  alphaModel: {
+    arg: '<how>',
+    help: (choices) => `how a translucent alpha plane is enlarged: ${choices} (bicubic is faster)`,
+    parse: oneOf(ALPHA_MODELS),
+    default: 'model',
   },
   tile: {
     arg: '<px>',
@@ -514,6 +558,10 @@ export function resolveOptions(options: UpscaleOptions = {}, spelling: Spelling 
     name: values.name,
     model: values.model,
     scale: values.scale,
+    ...(values.noise !== undefined && { noise: values.noise }),
+    tta: values.tta,
+    strength: values.strength,
+    alphaModel: values.alphaModel,
     tile: values.tile,
     tileOverlap: values.tileOverlap,
     device: values.device,

@@ -2,22 +2,23 @@
  * One input through the stages: header checks → decode → upscale (tiled network or baseline) → edits → encode →
  * write; an animation's frames each in turn, a video's through video.ts.
  */
-import type { Run } from './catalog.js';
+import type { PoolGeometry, Run } from './catalog.js';
 import { stat } from 'node:fs/promises';
+import { bleedTransparent } from './bleed.js';
 import { decode, readHeader, sniffFile, type Animation, type Header } from './decode.js';
 import { applyEdits, finalSize, resizeTo } from './edit.js';
 import { encodeToBuffer, encodeToFile } from './encode.js';
 import { ANIMATED_FORMATS, isVideoFormat, READABLE, type Format, type FormatSpec } from './formats.js';
 import { AbortError, errorLine, InputError, inputError, ModelError } from './errors.js';
-import { allocateImage, framesOf, hasAlpha, isOpaque, joinAlpha, maxSample, splitAlpha, stackFrames, toEightBit, type Image, type ImageMetadata } from './image.js';
-import { planImage, type ImagePlan, type PassPlan } from './image-plan.js';
+import { allocateImage, blend, framesOf, hasAlpha, isOpaque, joinAlpha, maxSample, orient, splitAlpha, stackFrames, toDepth, type Image, type ImageMetadata } from './image.js';
+import { planImage, transposed, type ImagePlan, type PassPlan } from './image-plan.js';
 import { ERROR_CODES, messages, type ErrorCode } from './messages.js';
-import type { Network } from './inference.js';
+import type { Network, PoolFeeds } from './inference.js';
 import type { ResolvedOptions } from './options.js';
 import type { PlannedFile } from './outputs.js';
 import { resample } from './resample.js';
 import { Stitcher } from './stitch.js';
-import { windowToTensor } from './tile.js';
+import { poolSpan, windowToTensor } from './tile.js';
 import { processVideo } from './video.js';
 import { exists, writeAtomically } from './write.js';
 
@@ -93,6 +94,7 @@ async function runPass(plane: Image, pass: PassPlan, network: Network, context: 
   const windowWidth = tiles.columns[0]!.size;
   const windowHeight = tiles.rows[0]!.size;
   const tensor = new Float32Array(3 * windowWidth * windowHeight);
+  const pools = pass.gather ? await gatherPools(plane, pass, pass.gather, network, context, tensor, onTile, timings) : undefined;
   // One window shape per image, so one output buffer serves every tile.
   let output: Image['data'] | undefined;
   for (let r = 0; r < tiles.rows.length; r++) {
@@ -100,7 +102,7 @@ async function runPass(plane: Image, pass: PassPlan, network: Network, context: 
       checkAbort(context.options.signal);
       let started = performance.now();
       windowToTensor(plane, tiles.columns[c]!, tiles.rows[r]!, tensor);
-      output = await network.run(tensor, windowWidth, windowHeight, depth, output);
+      output = await network.run(tensor, windowWidth, windowHeight, depth, output, pools?.(r, c));
       timings.inference += performance.now() - started;
       started = performance.now();
       stitcher.add(r, c, output);
@@ -114,12 +116,72 @@ async function runPass(plane: Image, pass: PassPlan, network: Network, context: 
   return stitcher.output;
 }
 
+/**
+ * The first run of a tiled pass of a network with global poolings (the U-Nets' squeeze-and-excitation blocks, whose
+ * means a lone tile would take over its own window alone): every tile sums the part of each pooled feature map its
+ * core owns (poolSpan), which adds up to the whole plane's means. Returns what each tile is then given in its second,
+ * stitched run: those means, and its regions.
+ */
+async function gatherPools(
+  plane: Image,
+  pass: PassPlan,
+  geometry: readonly PoolGeometry[],
+  network: Network,
+  context: Context,
+  tensor: Float32Array,
+  onTile: () => void,
+  timings: Timings,
+) {
+  const { tiles } = pass;
+  const regions = (r: number, c: number) => geometry.map((pool) => [...poolSpan(tiles.rows, r, pool), ...poolSpan(tiles.columns, c, pool)] as const);
+  const sums = geometry.map((pool) => new Float64Array(pool.channels));
+  const counts = geometry.map(() => 0);
+  for (let r = 0; r < tiles.rows.length; r++) {
+    for (let c = 0; c < tiles.columns.length; c++) {
+      checkAbort(context.options.signal);
+      const started = performance.now();
+      windowToTensor(plane, tiles.columns[c]!, tiles.rows[r]!, tensor);
+      const part = await network.sumPools(tensor, tiles.columns[c]!.size, tiles.rows[r]!.size, { means: [], regions: regions(r, c) });
+      part.sums.forEach((sum, k) => sum.forEach((v, i) => (sums[k]![i]! += v)));
+      part.counts.forEach((n, k) => (counts[k]! += n));
+      timings.inference += performance.now() - started;
+      onTile();
+    }
+  }
+  const means = sums.map((sum, k) => Float32Array.from(sum, (v) => v / counts[k]!));
+  return (r: number, c: number): PoolFeeds => ({ means, regions: regions(r, c) });
+}
+
+/** Every pass over one plane; with --tta the mean of all of them over the plane's 8 flips and rotations. */
+async function upscalePlane(plane: Image, plan: ImagePlan, network: Network, context: Context, onTile: () => void, timings: Timings): Promise<Image> {
+  const passes = async (input: Image, turned: boolean) => {
+    let current = input;
+    for (const pass of plan.passes) current = await runPass(current, turned ? transposed(pass) : pass, network, context, onTile, timings);
+    return current;
+  };
+  if (!plan.tta) return passes(plane, false);
+  let sum: Float32Array | undefined;
+  let last: Image | undefined;
+  for (let turn = 0; turn < 8; turn++) {
+    last = orient(await passes(orient(plane, turn), (turn & 4) !== 0), turn, true);
+    // Sums of eight 16-bit samples are exact in float32.
+    sum ??= new Float32Array(last.data.length);
+    for (let i = 0; i < sum.length; i++) sum[i]! += last.data[i]!;
+  }
+  const mean = allocateImage(last!.width, last!.height, last!.channels, last!.depth);
+  for (let i = 0; i < sum!.length; i++) mean.data[i] = Math.round(sum![i]! / 8);
+  return mean;
+}
+
 /** Upscales colour and alpha to exactly width × height (the requested scale, rounded), following the plan. */
-export async function upscalePixels(image: Image, plan: ImagePlan, context: Context, onTile: () => void, timings: Timings): Promise<Image> {
-  const { run } = context;
-  const target = targetSize(image.width, image.height, run.scale);
+export async function upscalePixels(decoded: Image, plan: ImagePlan, context: Context, onTile: () => void, timings: Timings): Promise<Image> {
+  const { run, options } = context;
+  const target = targetSize(decoded.width, decoded.height, run.scale);
+  let started = performance.now();
+  const image = hasAlpha(decoded) && !isOpaque(decoded) ? bleedTransparent(decoded) : decoded;
+  timings.stitch += performance.now() - started;
   if (run.kind === 'baseline') {
-    const started = performance.now();
+    started = performance.now();
     const result = resample(image, target.width, target.height, run.variant.name);
     timings.inference += performance.now() - started;
     onTile();
@@ -127,23 +189,24 @@ export async function upscalePixels(image: Image, plan: ImagePlan, context: Cont
   }
   const network = context.network!;
   const { colour, alpha } = hasAlpha(image) ? splitAlpha(image) : { colour: image, alpha: undefined };
-  let upColour = colour;
-  let upAlpha = plan.alpha ? alpha : undefined;
-  for (const pass of plan.passes) {
-    upColour = await runPass(upColour, pass, network, context, onTile, timings);
-    if (upAlpha) upAlpha = await runPass(upAlpha, pass, network, context, onTile, timings);
-  }
-  const started = performance.now();
-  // A network plus a resize: the resize, on the 16-bit stitched output, then the one rounding to 8 bits.
+  let upColour = await upscalePlane(colour, plan, network, context, onTile, timings);
+  let upAlpha = plan.alpha ? await upscalePlane(alpha!, plan, network, context, onTile, timings) : undefined;
+  started = performance.now();
+  // To the target size, at the depth the passes were stitched at (16 bits when anything follows the network).
   const { resize } = run;
   const finish = async (plane: Image) => {
     if (!resize) return resizeTo(plane, target.width, target.height);
-    const resized = plane.width === target.width && plane.height === target.height ? plane : resample(plane, target.width, target.height, 'bicubic', resize.cubicA);
-    return image.depth === 8 ? toEightBit(resized) : resized;
+    return plane.width === target.width && plane.height === target.height ? plane : resample(plane, target.width, target.height, 'bicubic', resize.cubicA);
   };
   upColour = await finish(upColour);
+  // --strength: an output blend with a lanczos enlargement of the input, on the same pixel grid as the network's.
+  if (options.strength < 1) upColour = blend(upColour, resample(toDepth(colour, 16), target.width, target.height, 'lanczos'), options.strength);
+  // The one rounding to the image's depth.
+  upColour = toDepth(upColour, image.depth);
   if (upAlpha) {
-    upAlpha = await finish(upAlpha);
+    upAlpha = toDepth(await finish(upAlpha), image.depth);
+  } else if (alpha && options.alphaModel === 'bicubic' && !isOpaque(alpha)) {
+    upAlpha = resample(alpha, target.width, target.height, 'bicubic');
   } else if (alpha) {
     // A fully opaque plane is rebuilt, not upscaled.
     upAlpha = allocateImage(target.width, target.height, 1, image.depth);
@@ -208,7 +271,8 @@ async function inspect(input: Input, formatFor: (header: Header) => Format, cont
 }
 
 export function planSettings({ options, imagesInFlight }: Context) {
-  return { tile: options.tile, tileOverlap: options.tileOverlap, memory: options.memory, imagesInFlight };
+  const { tile, tileOverlap, memory, tta, strength, alphaModel } = options;
+  return { tile, tileOverlap, memory, imagesInFlight, tta, strength, alphaModel };
 }
 
 /** The rendered output: its pixels (an animation's frames stacked), each frame's size, and what to carry over. */

@@ -4,7 +4,8 @@
  */
 import { allocateImage, maxSample, type Image } from './image.js';
 
-export type Interpolation = 'nearest' | 'bilinear' | 'bicubic';
+/** The baselines, and lanczos (a = 3) for --strength's blend, which must sit on the network's pixel grid. */
+export type Interpolation = 'nearest' | 'bilinear' | 'bicubic' | 'lanczos';
 
 interface Taps {
   count: number;
@@ -20,9 +21,23 @@ function keys(x: number, a: number): number {
   return 0;
 }
 
+function lanczos3(x: number): number {
+  if (x === 0) return 1;
+  if (Math.abs(x) >= 3) return 0;
+  const px = Math.PI * x;
+  return (3 * Math.sin(px) * Math.sin(px / 3)) / (px * px);
+}
+
+function kernel(method: Interpolation, distance: number, cubicA: number): number {
+  if (method === 'bilinear') return Math.max(0, 1 - Math.abs(distance));
+  if (method === 'lanczos') return lanczos3(distance);
+  return keys(distance, cubicA);
+}
+
+/** The kernel is not widened when reducing, as in ncnn's Interp, whose resize the anime models' runs copy. */
 function taps(inLength: number, outLength: number, method: Interpolation, cubicA: number): Taps {
   const ratio = inLength / outLength;
-  const count = method === 'nearest' ? 1 : method === 'bilinear' ? 2 : 4;
+  const count = { nearest: 1, bilinear: 2, bicubic: 4, lanczos: 6 }[method];
   const index = new Int32Array(outLength * count);
   const weight = new Float32Array(outLength * count);
   const clampIndex = (i: number) => Math.min(Math.max(i, 0), inLength - 1);
@@ -38,7 +53,7 @@ function taps(inLength: number, outLength: number, method: Interpolation, cubicA
     let sum = 0;
     for (let k = 0; k < count; k++) {
       const distance = centre - (first + k);
-      const w = method === 'bilinear' ? Math.max(0, 1 - Math.abs(distance)) : keys(distance, cubicA);
+      const w = kernel(method, distance, cubicA);
       index[at + k] = clampIndex(first + k);
       weight[at + k] = w;
       sum += w;

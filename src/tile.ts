@@ -24,20 +24,25 @@ export interface TilePlan {
 
 /**
  * Splits one axis into windows of a fixed size that stay inside the image: the image border is never padded,
- * so the network's own zero padding there matches whole-image inference. `tile` is the core edge and `overlap`
- * the context added on each side; `tile` 0 means one window over the whole axis.
+ * so the network's own padding there matches whole-image inference. `tile` is the core edge and `overlap`
+ * the context added on each side; `tile` 0 means one window over the whole axis. Windows start at multiples of
+ * `align` (a strided network computes another pixel grid elsewhere), which can cost them align − 1 pixels more.
  */
-export function planAxis(length: number, tile: number, overlap: number): AxisTile[] {
-  if (tile === 0 || tile + 2 * overlap >= length) return [{ start: 0, size: length, coreStart: 0, coreEnd: length }];
+export function planAxis(length: number, tile: number, overlap: number, align = 1): AxisTile[] {
+  const whole = [{ start: 0, size: length, coreStart: 0, coreEnd: length }];
+  if (tile === 0 || tile + 2 * overlap >= length) return whole;
   const count = Math.ceil(length / tile);
   // Windows only as large as the evenly split cores need: a tile of 656 on 1024 px gives two 512 px cores in
   // 580 px windows, not two 724 px windows that overlap by 424.
-  const size = Math.min(length, Math.ceil(length / count) + 2 * overlap);
+  let size = Math.ceil(length / count) + 2 * overlap + align - 1;
+  // The last window ends at the image's end, so it starts aligned only if the size is the length's, modulo align.
+  size += (((length - size) % align) + align) % align;
+  if (size >= length) return whole;
   const boundaries = Array.from({ length: count + 1 }, (_, i) => Math.round((i * length) / count));
   return boundaries.slice(0, -1).map((coreStart, i) => {
     const coreEnd = boundaries[i + 1]!;
     // Centre the core in its window; windows at the border are shifted back inside, gaining context.
-    const start = Math.min(Math.max(coreStart - overlap, 0), length - size);
+    const start = Math.min(Math.floor(Math.max(coreStart - overlap, 0) / align) * align, length - size);
     return { start, size, coreStart, coreEnd };
   });
 }
@@ -52,9 +57,9 @@ export function featherFor(overlap: number, receptiveRadius: number): number {
   return receptiveRadius <= overlap ? overlap - receptiveRadius : Math.floor(overlap / 2);
 }
 
-export function planTiles(width: number, height: number, tile: number, overlap: number, receptiveRadius: number): TilePlan {
-  const columns = planAxis(width, tile, overlap);
-  const rows = planAxis(height, tile, overlap);
+export function planTiles(width: number, height: number, tile: number, overlap: number, receptiveRadius: number, align = 1): TilePlan {
+  const columns = planAxis(width, tile, overlap, align);
+  const rows = planAxis(height, tile, overlap, align);
   // Fades of neighbouring boundaries must not meet inside one core.
   const smallestCore = Math.min(...[...columns, ...rows].map((t) => t.coreEnd - t.coreStart));
   const feather = Math.min(featherFor(overlap, receptiveRadius), Math.floor(smallestCore / 2));
@@ -91,6 +96,30 @@ export function weightSpan(tiles: readonly AxisTile[], index: number, scale: num
   const from = index === 0 ? 0 : (tile.coreStart - feather) * scale;
   const to = index === tiles.length - 1 ? (tile.start + tile.size) * scale : (tile.coreEnd + feather) * scale;
   return { from, to };
+}
+
+/** Where a global pooling's feature map lies: its pixel j sits at input pixel j / scale + offset (ManifestEntry.pools). */
+export interface PoolPlacement {
+  scale: number;
+  offset: number;
+}
+
+/**
+ * The pixels [from, to) of a pool's feature map, along one axis and counted in the tile's window, that tile `index`
+ * owns: those sitting in its core, and for the first and last tiles the margins beyond the image too. The tiles'
+ * shares partition the whole image's feature map, so their sums add up to its mean: whatever falls in a core is
+ * computed in that tile's window as in the whole image (the overlap covers the pool's reach). `to` may run past the
+ * window's map: the network clamps it.
+ */
+export function poolSpan(tiles: readonly AxisTile[], index: number, pool: PoolPlacement): [number, number] {
+  const tile = tiles[index]!;
+  // The first pixel at or after input pixel x, counted in the whole image's map; a window's map starts at pixel
+  // start × scale of it, a whole number since windows are aligned.
+  const first = (x: number) => Math.ceil((x - pool.offset) * pool.scale - 1e-9);
+  const origin = Math.round(tile.start * pool.scale);
+  const from = index === 0 ? 0 : Math.max(0, first(tile.coreStart) - origin);
+  const to = index === tiles.length - 1 ? Number.MAX_SAFE_INTEGER : Math.max(0, first(tile.coreEnd) - origin);
+  return [from, to];
 }
 
 /**

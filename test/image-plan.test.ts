@@ -95,6 +95,20 @@ describe('planImage', () => {
     expect(rgba.estimateMiB! - rgb.estimateMiB!).toBe(32);
   });
 
+  it('--tta runs every plane 8 times, stitched at 16 bits; --alpha-model bicubic leaves the alpha plane out; --strength below 1 stitches at 16 bits', () => {
+    const x4 = networkRun('realesr-general-x4v3');
+    const rgba = shape(160, 128, 4, true);
+    expect(planImage(rgba, x4, settings(32)).tilesTotal).toBe(2 * 20);
+    const tta = planImage(rgba, x4, { ...settings(32), tta: true });
+    expect([tta.tta, tta.tilesTotal, layout(tta)]).toEqual([true, 8 * 2 * 20, ['160x128@16: 5x4']]);
+    const bicubic = planImage(rgba, x4, { ...settings(32), alphaModel: 'bicubic' as const });
+    expect([bicubic.alpha, bicubic.tilesTotal]).toEqual([false, 20]);
+    expect(layout(planImage(rgba, x4, { ...settings(32), strength: 0.5 }))).toEqual(['160x128@16: 5x4']);
+    // Each image in flight holds a turned copy and a float32 sum of its outputs besides (and its 16-bit output).
+    const whole = (tta: boolean) => planImage(shape(500, 500, 3), x4, { ...settings(undefined), tta }).estimateMiB!;
+    expect(whole(true) - whole(false)).toBeGreaterThanOrEqual((500 * 500 * 3 * (1 + 4 * 16)) / 2 ** 20);
+  });
+
   it('a custom network, once probed, gets the 32 px overlap and the heavier memory model', () => {
     const custom = resolveRun(findModel('net.onnx')!, undefined);
     if (custom.kind !== 'unprobed') throw new Error('a custom model is unprobed until loaded');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { axisWeights, featherFor, planAxis, planTiles, weightSpan, windowToTensor } from '../src/tile.js';
+import { axisWeights, featherFor, planAxis, planTiles, poolSpan, weightSpan, windowToTensor } from '../src/tile.js';
 
 describe('planAxis', () => {
   it.each([
@@ -39,6 +39,65 @@ describe('planAxis', () => {
       if (i < tiles.length - 1) expect(t.start + t.size === length || t.start + t.size - t.coreEnd >= overlap).toBe(true);
     }
     expect(expectedCore).toBe(length);
+  });
+});
+
+describe('planAxis with an alignment (strided U-Nets)', () => {
+  it.each([
+    [1000, 256, 19, 2],
+    [513, 64, 16, 4],
+    [150, 40, 16, 4],
+    [101, 16, 31, 4],
+    [97, 20, 19, 2],
+  ])('%i px, tile %i, overlap %i, align %i: windows start on the grid, same size, cores partition, context kept', (length, tile, overlap, align) => {
+    const tiles = planAxis(length, tile, overlap, align);
+    expect(tiles.length).toBeGreaterThan(1);
+    let expectedCore = 0;
+    for (const [i, t] of tiles.entries()) {
+      expect(t.start % align).toBe(0);
+      expect(t.size).toBe(tiles[0]!.size);
+      expect(t.start + t.size).toBeLessThanOrEqual(length);
+      expect(t.coreStart).toBe(expectedCore);
+      expectedCore = t.coreEnd;
+      if (i > 0) expect(t.start === 0 || t.coreStart - t.start >= overlap).toBe(true);
+      if (i < tiles.length - 1) expect(t.start + t.size === length || t.start + t.size - t.coreEnd >= overlap).toBe(true);
+    }
+    expect(expectedCore).toBe(length);
+    // Alignment costs at most align − 1 pixels of window beyond the unaligned plan (plus rounding to the length's parity).
+    expect(tiles[0]!.size - planAxis(length, tile, overlap)[0]!.size).toBeLessThan(2 * align);
+  });
+
+  it('one window over the whole axis when the aligned window would reach it', () => {
+    expect(planAxis(60, 20, 19, 2)).toEqual([{ start: 0, size: 60, coreStart: 0, coreEnd: 60 }]);
+  });
+});
+
+describe('poolSpan', () => {
+  it.each([
+    { scale: 0.5, offset: -11.5 },
+    { scale: 1, offset: -0.5 },
+    { scale: 0.75, offset: -1.833333333 },
+    { scale: 1.5, offset: -4.833333333 },
+  ])('the tiles own disjoint parts of a pooled map (scale $scale, offset $offset) that cover it whole', (pool) => {
+    const length = 150;
+    const tiles = planAxis(length, 40, 16, 4);
+    // The whole image's map: pixel j at input pixel j / scale + offset, from the padded margin before 0 to past the end.
+    const mapLength = Math.floor((length + 2 * 16) * pool.scale);
+    const owner = new Int32Array(mapLength).fill(-1);
+    tiles.forEach((t, i) => {
+      const [from, to] = poolSpan(tiles, i, pool);
+      const origin = t.start * pool.scale;
+      expect(Number.isInteger(origin)).toBe(true);
+      for (let j = origin + from; j < Math.min(mapLength, origin + to); j++) {
+        expect(owner[j]).toBe(-1);
+        owner[j] = i;
+        // A pixel a tile owns sits in its core, or beyond the image at the first and last tile.
+        const x = j / pool.scale + pool.offset;
+        if (i > 0) expect(x).toBeGreaterThanOrEqual(t.coreStart);
+        if (i < tiles.length - 1) expect(x).toBeLessThan(t.coreEnd);
+      }
+    });
+    expect(owner.every((o) => o >= 0)).toBe(true);
   });
 });
 
