@@ -1,5 +1,6 @@
-// Makes docs/before-after.jpg with the tool itself: the same crop enlarged 4x by bicubic (left) and by
-// realesr-general-x4v3 (right). Run from the repository root after `npm install`: node docs/make-picture.mjs
+// Makes the README's pictures with the tool itself: docs/before-after.jpg, the same crop enlarged 4x by bicubic (left)
+// and by realesr-general-x4v3 (right), docs/editing.jpg, docs/animated.webp and docs/strength.jpg. Run from the
+// repository root after `npm install`: node docs/make-picture.mjs
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,4 +39,15 @@ const pan = join(work, 'pan.gif');
 await sharp(Buffer.concat(frames), { raw: { width: 64, height: 64 * 8, channels: 4, pageHeight: 64 } }).gif({ delay: Array(8).fill(120), loop: 0 }).toFile(pan);
 execFileSync('node', ['bin/upscale.js', pan, '-m', 'realesr-animevideov3', '-o', 'docs/animated.webp', '--overwrite', '--quiet'], { stdio: 'inherit' });
 console.log('wrote docs/animated.webp');
+
+// docs/strength.jpg: --strength 1 (the model alone), 0.5 and 0 (a lanczos enlargement of the input), 4x.
+const strengths = ['1', '0.5', '0'];
+for (const strength of strengths) {
+  execFileSync('node', ['bin/upscale.js', 'fixtures/golden/chelsea-64.png', '--strength', strength, '-o', join(work, `strength-${strength}.png`), '--quiet'], { stdio: 'inherit' });
+}
+await sharp({ create: { width: 256 * 3 + 16, height: 256, channels: 3, background: '#ffffff' } })
+  .composite(strengths.map((strength, i) => ({ input: join(work, `strength-${strength}.png`), left: i * (256 + 8), top: 0 })))
+  .jpeg({ quality: 92 })
+  .toFile('docs/strength.jpg');
+console.log('wrote docs/strength.jpg');
 rmSync(work, { recursive: true, force: true });
