@@ -33,16 +33,22 @@ describe('--model realcugan / waifu2x-cunet with --noise', () => {
   });
 
   it.each([
-    [['-m', 'realcugan', '-s', '3', '--noise', '1'], 'upscale: realcugan has no --noise 1 at x3; it offers x2: conservative, 0, 1, 2, 3; x3: conservative, 0, 3; x4: conservative, 0, 3 (choose a level and -s that go together)'],
-    [['-m', 'waifu2x-cunet', '--noise', 'conservative'], 'upscale: waifu2x-cunet has no --noise conservative at x2; it offers x1: 0, 1, 2, 3; x2: 0, 1, 2, 3 (choose a level and -s that go together)'],
-    [['-m', 'realcugan-x2-denoise1x', '--noise', '2'], 'upscale: realcugan-x2-denoise1x has no --noise 2 at x2; it offers x2: 1 (choose a level and -s that go together)'],
-    [['--noise', '1'], 'upscale: --noise picks a denoise level of realcugan or waifu2x-cunet; realesr-general-x4v3 has none: leave --noise out or use -m realcugan'],
-    [['-m', 'bicubic', '--noise', '0'], 'upscale: --noise picks a denoise level of realcugan or waifu2x-cunet; bicubic has none: leave --noise out or use -m realcugan'],
+    [['-m', 'realcugan', '-s', '3', '--noise', '1'], 'upscale: realcugan has no --noise 1 at x3; it offers x2: conservative, 0, 1, 2, 3; x3: conservative, 0, 3; x4: conservative, 0, 3 (choose a level and a scale that go together)'],
+    [['-m', 'waifu2x-cunet', '--noise', 'conservative'], 'upscale: waifu2x-cunet has no --noise conservative at x2; it offers x1: 0, 1, 2, 3; x2: 0, 1, 2, 3 (choose a level and a scale that go together)'],
+    [['-m', 'realcugan-x2-denoise1x', '--noise', '2'], 'upscale: realcugan-x2-denoise1x has no --noise 2 at x2; it offers x2: 1 (choose a level and a scale that go together)'],
+    [['--noise', '1'], 'upscale: --noise picks a denoise level of realcugan or waifu2x-cunet; realesr-general-x4v3 has none: leave --noise out, or use one of those models'],
+    [['-m', 'bicubic', '--noise', '0'], 'upscale: --noise picks a denoise level of realcugan or waifu2x-cunet; bicubic has none: leave --noise out, or use one of those models'],
     [['-m', 'realcugan', '--noise', '4'], 'upscale: Expected 0, 1, 2, 3 or conservative for --noise but received "4"'],
   ])('%j is a usage error listing what exists', async (flags, message) => {
     const run = await cli(crop, '-o', join(out, 'never.png'), ...flags);
     expect(run.code).toBe(2);
     expect(run.stderr.trim()).toBe(message);
+  });
+
+  it('names the option as a library caller spells it', async () => {
+    await expect(upscale(crop, { model: 'realcugan', scale: 3, noise: 2, output: join(out, 'never.png') })).rejects.toThrow(
+      'realcugan has no noise 2 at x3; it offers x2: conservative, 0, 1, 2, 3; x3: conservative, 0, 3; x4: conservative, 0, 3 (choose a level and a scale that go together)',
+    );
   });
 });
 
