@@ -3,7 +3,7 @@ import { constants, type Stats } from 'node:fs';
 import { lstat, open, readlink, stat } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { errorLine, InputError, inputError } from './errors.js';
-import { READABLE, sharpAgrees, sniff, SNIFF_BYTES, type FormatSpec, type ReadableFormat, type VideoDemuxer } from './formats.js';
+import { isAnimatedPng, READABLE, sharpAgrees, sniff, SNIFF_BYTES, type FormatSpec, type ReadableFormat, type VideoDemuxer } from './formats.js';
 import { errnoText } from './messages.js';
 import { toEightBit, type Image, type ImageMetadata } from './image.js';
 import { pixelsFrom } from './sharp-raw.js';
@@ -74,7 +74,6 @@ export async function sniffFile(path: string): Promise<Sniffed> {
   }
   if (!info.isFile()) throw inputError('notRegularFile', path, kindOf(info));
   if (info.size === 0) throw inputError('emptyFile', path);
-  let lead: Buffer;
   try {
     // Non-blocking, and checked again once open: the path may have been replaced by a FIFO since the stat.
     const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -82,7 +81,13 @@ export async function sniffFile(path: string): Promise<Sniffed> {
       const opened = await handle.stat();
       if (!opened.isFile()) throw inputError('notRegularFile', path, kindOf(opened));
       const { buffer, bytesRead } = await handle.read(Buffer.alloc(SNIFF_BYTES), 0, SNIFF_BYTES, 0);
-      lead = buffer.subarray(0, bytesRead);
+      const sniffed = sniffBytes(path, buffer.subarray(0, bytesRead));
+      const read = async (offset: number, length: number) => {
+        const { buffer: chunk, bytesRead: got } = await handle.read(Buffer.alloc(length), 0, length, offset);
+        return chunk.subarray(0, got);
+      };
+      if (sniffed.kind === 'image' && sniffed.format === 'png' && (await isAnimatedPng(read))) throw inputError('animatedPng', path);
+      return sniffed;
     } finally {
       await handle.close();
     }
@@ -90,11 +95,18 @@ export async function sniffFile(path: string): Promise<Sniffed> {
     if (error instanceof InputError) throw error;
     throw inputError('unreadable', path, errnoText((error as NodeJS.ErrnoException).code));
   }
-  return sniffBytes(path, lead);
 }
 
 /** What bytes already in memory hold, by the same sniffing as a file's. */
-export function sniffBytes(name: string, bytes: Buffer): Sniffed {
+export async function sniffBuffer(name: string, bytes: Buffer): Promise<Sniffed> {
+  const sniffed = sniffBytes(name, bytes);
+  const read = async (offset: number, length: number) => bytes.subarray(offset, offset + length);
+  if (sniffed.kind === 'image' && sniffed.format === 'png' && (await isAnimatedPng(read))) throw inputError('animatedPng', name);
+  return sniffed;
+}
+
+/** The format of bytes, from the leading ones alone. */
+function sniffBytes(name: string, bytes: Buffer): Sniffed {
   if (bytes.length === 0) throw inputError('emptyFile', name);
   const { format, video, detected } = sniff(bytes.subarray(0, SNIFF_BYTES));
   if (video) return { kind: 'video', demuxer: video };
@@ -131,7 +143,7 @@ async function metadataOf(path: string, bytes: Buffer | undefined, format: Reada
  * input in messages, and is read unless its `bytes` are given (stdin, a library caller's buffer).
  */
 export async function readHeader(path: string, bytes?: Buffer): Promise<Header> {
-  const format = imageFormat(path, bytes ? sniffBytes(path, bytes) : await sniffFile(path));
+  const format = imageFormat(path, bytes ? await sniffBuffer(path, bytes) : await sniffFile(path));
   const metadata = await metadataOf(path, bytes, format, false);
   const { width, height } = metadata.autoOrient ?? metadata;
   if (!width || !height) throw inputError('corruptInput', path, 'no image size in header');

@@ -182,3 +182,18 @@ export function sniff(bytes: Uint8Array): { format?: ReadableFormat; video?: Vid
   if (b[0] === 0x1f && b[1] === 0x8b) return { detected: 'gzip (perhaps svgz)' };
   return { detected: 'unknown format' };
 }
+
+/**
+ * Whether a PNG is animated (APNG): an acTL chunk before the first IDAT. `read` gives the bytes at an offset (fewer
+ * at the end of the file). libvips reads only an APNG's first frame, so the tool refuses one rather than cut it.
+ */
+export async function isAnimatedPng(read: (offset: number, length: number) => Promise<Uint8Array>): Promise<boolean> {
+  for (let offset = 8; ; ) {
+    const header = await read(offset, 8);
+    if (header.length < 8) return false;
+    const type = Buffer.from(header.subarray(4, 8)).toString('latin1');
+    if (type === 'acTL') return true;
+    if (type === 'IDAT' || type === 'IEND') return false;
+    offset += 12 + new DataView(header.buffer, header.byteOffset, 8).getUint32(0);
+  }
+}

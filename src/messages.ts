@@ -75,6 +75,8 @@ export const messages = {
   outputExists: (input: string, output: string) =>
     `${shown(input)}: output ${shown(output)} already exists; pass --overwrite to replace it or --skip-existing to keep it`,
   unsupportedInput: (input: string, detail: string) => `${shown(input)}: not a supported image (${detail}); supported: ${READABLE_LIST}`,
+  animatedPng: (input: string) =>
+    `${shown(input)}: is an animated PNG (APNG), whose frames the decoder cannot read (the output would hold only the first): convert it to an animated WebP or GIF first`,
   manyPages: (input: string, pages: number) =>
     `${shown(input)}: has ${pages} pages; multi-page TIFF and HEIF files are not supported (the output would hold only the first): extract the page you want first`,
   animatedToStill: (input: string, frames: number, format: string, animated: readonly string[]) =>
@@ -155,6 +157,7 @@ export const ERROR_CODES = {
   unsupportedInput: 'ERR_INPUT_FORMAT',
   corruptInput: 'ERR_INPUT_DECODE',
   manyPages: 'ERR_INPUT_PAGES',
+  animatedPng: 'ERR_INPUT_APNG',
   videoNotHere: 'ERR_INPUT_VIDEO',
   animatedToStill: 'ERR_ANIMATED_TO_STILL',
   noSuchFrame: 'ERR_NO_SUCH_FRAME',

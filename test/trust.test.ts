@@ -237,3 +237,38 @@ describe('--name', () => {
     expect(bad.stderr).toBe('upscale: Expected a name template using {stem}, {ext}, {model}, {scale}, {dir} for --name but received "{stem}{size}.png"\n');
   });
 });
+
+describe('animated PNG', () => {
+  /** A PNG chunk with its CRC. */
+  function chunk(type: string, data: Buffer): Buffer {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    let crc = ~0;
+    for (const byte of body) {
+      crc ^= byte;
+      for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+    }
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(~crc >>> 0);
+    return Buffer.concat([length, body, sum]);
+  }
+
+  it('an APNG (acTL before the image data, here after a large text chunk) is refused, never cut to its first frame', async () => {
+    const png = readFileSync(cat);
+    // Signature and IHDR, then a text chunk larger than the sniffed lead, then acTL, then the rest.
+    const head = png.subarray(0, 33);
+    const animated = Buffer.concat([head, chunk('tEXt', Buffer.from(`Comment\0${'x'.repeat(3000)}`)), chunk('acTL', Buffer.from([0, 0, 0, 2, 0, 0, 0, 0])), png.subarray(33)]);
+    const root = scratch();
+    writeFileSync(join(root, 'spin.png'), animated);
+    const run = await cli(join(root, 'spin.png'), '-o', scratch(), '-m', 'nearest', '--json');
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout).files[0]).toMatchObject({
+      code: 'ERR_INPUT_APNG',
+      error: `${join(root, 'spin.png')}: is an animated PNG (APNG), whose frames the decoder cannot read (the output would hold only the first): convert it to an animated WebP or GIF first`,
+    });
+    await expect(upscale(cat, { model: 'nearest', output: join(scratch(), 'still.png') })).resolves.toMatchObject({ summary: { ok: 1 } });
+    const { upscaleImage } = await import('../src/index.js');
+    await expect(upscaleImage(animated, { model: 'nearest' })).rejects.toMatchObject({ code: 'ERR_INPUT_APNG' });
+  });
+});
