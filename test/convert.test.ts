@@ -364,6 +364,32 @@ describe('ncnn → ONNX, op by op against a plain-TS reference', () => {
     await check(w, x, prelu(prelu(x, s3), [0.5]));
   });
 
+  it('PReLU slopes above 1 between convolutions: those channels are negated through both convolutions, exactly', async () => {
+    const x = map(image(3, 5, 6), (v) => v - 0.5);
+    const w0 = weights(4 * 3 * 9);
+    const b0 = weights(4);
+    const w1 = weights(2 * 4 * 9);
+    const s = [1.5, -0.25, 3, 1];
+    const w = new NcnnWriter()
+      .layer('Input', 'in', [], ['data'], '2=3')
+      .conv('c0', 'data', 'a', { cout: 4, cin: 3, k: 3, w: w0, b: b0 })
+      .layer('PReLU', 'p', ['a'], ['b'], '0=4')
+      .raw32(s)
+      .conv('c1', 'b', 'out', { cout: 2, cin: 4, k: 3, w: w1 });
+    const g = await check(w, x, conv(prelu(conv(x, w0, b0, 4, 3), s), w1, undefined, 2, 3));
+    const nodes = (decodeOnnx(ncnnToOnnx(g)).graph as { node: Array<{ op_type: string }> }).node;
+    expect(nodes.filter((n) => n.op_type === 'PRelu')).toHaveLength(0);
+  });
+
+  it('PReLU slopes above 1 with no convolution to negate through stay a PRelu', async () => {
+    const x = map(image(3, 4, 5), (v) => v - 0.5);
+    const s = [0.25, 2, 0.5];
+    const w = new NcnnWriter().layer('Input', 'in', [], ['data'], '2=3').layer('PReLU', 'p', ['data'], ['out'], '0=3').raw32(s);
+    const g = await check(w, x, prelu(x, s));
+    const nodes = (decodeOnnx(ncnnToOnnx(g)).graph as { node: Array<{ op_type: string }> }).node;
+    expect(nodes.map((n) => n.op_type)).toEqual(['PRelu']);
+  });
+
   it('PixelShuffle ×2 (ONNX DepthToSpace CRD)', async () => {
     const x = image(8, 3, 4);
     const w = new NcnnWriter().layer('Input', 'in', [], ['data'], '2=8').layer('PixelShuffle', 'ps', ['data'], ['out'], '0=2');
@@ -420,9 +446,10 @@ describe('ncnn → ONNX, op by op against a plain-TS reference', () => {
     const e = add([a, 0.2], [x, 1]);
     const f = add([e, 0.5], [b, 1], [x, -2.5]);
     const g = await check(w, x, add([f, 1], [e, 1]));
-    // coefficient 1 produces no Mul node
+    // coefficient 1 produces no scaling node; the others are BatchNormalizations, which onnxruntime's blocked layout keeps
     const nodes = (decodeOnnx(ncnnToOnnx(g)).graph as { node: Array<{ op_type: string }> }).node;
-    expect(nodes.filter((n) => n.op_type === 'Mul')).toHaveLength(3);
+    expect(nodes.filter((n) => n.op_type === 'BatchNormalization')).toHaveLength(3);
+    expect(nodes.filter((n) => n.op_type === 'Mul')).toHaveLength(0);
   });
 
   it('Convolution 2×2 with stride 2, and 3×3 with stride 2 on an odd size', async () => {
@@ -714,11 +741,13 @@ describe('whole graphs, analysis, ONNX structure', () => {
     const inits = Object.fromEntries(model.graph.initializer.map((t) => [t.name, t]));
     expect(inits['Conv_0.weight_fp16']).toMatchObject({ data_type: 10, dims: [4, 3, 3, 3] });
     expect(inits['Conv_0.bias']).toMatchObject({ data_type: 1, dims: [4] });
-    expect(inits['PRelu_1.slope']).toMatchObject({ data_type: 1, dims: [4, 1, 1] });
+    expect(inits['PRelu_1.coeff']).toMatchObject({ data_type: 1, dims: [4] });
     const casts = model.graph.node.filter((n) => n.op_type === 'Cast');
     expect(casts.map((n) => n.input[0])).toEqual(['Conv_0.weight_fp16', 'Conv_2.weight_fp16', 'Conv_4.weight_fp16']);
+    // PReLU as x + Relu((s - 1)·x), the scaling a BatchNormalization: onnxruntime's blocked layout runs through all three
+    const prelu = ['BatchNormalization', 'Relu', 'Add'];
     expect(model.graph.node.map((n) => n.op_type)).toEqual([
-      'Cast', 'Conv', 'PRelu', 'Cast', 'Conv', 'PRelu', 'Cast', 'Conv', 'DepthToSpace', 'Resize', 'Add',
+      'Cast', 'Conv', ...prelu, 'Cast', 'Conv', ...prelu, 'Cast', 'Conv', 'DepthToSpace', 'Resize', 'Add',
     ]);
   });
 

@@ -20,6 +20,7 @@ import {
   type NcnnGraph,
   type WeightBlob,
 } from './ncnn.js';
+import { residualPRelu } from './prelu.js';
 
 const ONNX_SUBSET = `
 syntax = "proto2";
@@ -220,9 +221,13 @@ export interface OnnxOptions {
   readonly pools?: boolean;
 }
 
-/** Convert an ncnn graph to ONNX ModelProto bytes. */
-export function ncnnToOnnx(g: NcnnGraph, options: OnnxOptions = {}): Uint8Array {
-  const analysis = analyzeGraph(g);
+/**
+ * Convert an ncnn graph to ONNX ModelProto bytes. PReLU becomes x + Relu((s − 1)·x) (see prelu.ts) and constant
+ * factors become BatchNormalization, so that onnxruntime's blocked layout runs through them instead of reordering.
+ */
+export function ncnnToOnnx(source: NcnnGraph, options: OnnxOptions = {}): Uint8Array {
+  const analysis = analyzeGraph(source);
+  const { graph: g, coeff } = residualPRelu(source);
   const weightType = options.weightType ?? 'auto';
   if (options.addInput && !options.pad) throw new Error('addInput needs pad: the added input is the unpadded one');
 
@@ -274,6 +279,24 @@ export function ncnnToOnnx(g: NcnnGraph, options: OnnxOptions = {}): Uint8Array 
     const v = blob === g.output ? networkOutput : unique(blob);
     value.set(blob, v);
     return v;
+  };
+
+  const channelsOf = (blob: string): number => analysis.blobs.get(blob)!.channels;
+  const filled = new Map<string, string>();
+  /** A shared initializer of `length` copies of `v`. */
+  const fill = (length: number, v: number): string => {
+    const key = `${length}:${v}`;
+    let name = filled.get(key);
+    if (name === undefined) {
+      name = unique(`fill${length}_${v}`);
+      inits.push(float32Tensor(name, [length], new Float32Array(length).fill(v)));
+      filled.set(key, name);
+    }
+    return name;
+  };
+  /** x·scale per channel, as a BatchNormalization with zero mean, unit variance and epsilon 0 (exact). */
+  const scaleChannels = (name: string, x: string, scale: string, n: number, y: string): void => {
+    addNode('BatchNormalization', name, [x, scale, fill(n, 0), fill(n, 0), fill(n, 1)], [y], [attrFloat('epsilon', 0)]);
   };
 
   /** A weight initializer (float16 behind a Cast, or float32), laid out as `dims`, read through `order`. */
@@ -457,9 +480,21 @@ export function ncnnToOnnx(g: NcnnGraph, options: OnnxOptions = {}): Uint8Array 
       }
       case 'PReLU': {
         const x = src(l.inputs[0]!);
-        const s = unique(`${l.name}.slope`);
-        inits.push(float32Tensor(s, l.slope.length === 1 ? [1] : [l.slope.length, 1, 1], l.slope));
-        addNode('PRelu', l.name, [x, s], [dst(l.outputs[0]!)]);
+        const k = coeff.get(l.name);
+        if (!k) {
+          const s = unique(`${l.name}.slope`);
+          inits.push(float32Tensor(s, l.slope.length === 1 ? [1] : [l.slope.length, 1, 1], l.slope));
+          addNode('PRelu', l.name, [x, s], [dst(l.outputs[0]!)]);
+          break;
+        }
+        const n = channelsOf(l.inputs[0]!);
+        const c = unique(`${l.name}.coeff`);
+        inits.push(float32Tensor(c, [n], k.length === 1 ? new Float32Array(n).fill(k[0]!) : k));
+        const scaled = unique(`${l.name}.scaled`);
+        const relu = unique(`${l.name}.relu`);
+        scaleChannels(`${l.name}.scale`, x, c, n, scaled);
+        addNode('Relu', `${l.name}.relu`, [scaled], [relu]);
+        addNode('Add', l.name, [x, relu], [dst(l.outputs[0]!)]);
         break;
       }
       case 'PixelShuffle':
@@ -498,10 +533,9 @@ export function ncnnToOnnx(g: NcnnGraph, options: OnnxOptions = {}): Uint8Array 
           const x = src(b);
           const c = l.coeffs[k]!;
           if (c === 1) return x;
-          const cn = unique(`${l.name}.coeff${k}`);
-          inits.push(float32Tensor(cn, [], [c]));
           const y = unique(`${l.name}.term${k}`);
-          addNode('Mul', `${l.name}.mul${k}`, [x, cn], [y]);
+          const n = channelsOf(b);
+          scaleChannels(`${l.name}.scale${k}`, x, fill(n, c), n, y);
           return y;
         });
         let acc = terms[0]!;
