@@ -78,7 +78,7 @@ async function measureCeiling(work: string): Promise<number> {
   const { onnx, macsPerPixel } = ceilingGraph();
   const path = join(work, 'ceiling.onnx');
   writeFileSync(path, onnx);
-  const network = await loadNetwork({ kind: 'network', name: 'ceiling', path, receptiveFieldRadius: Infinity }, { device: 'cpu', optionName: (key) => key });
+  const network = await loadNetwork({ kind: 'network', name: 'ceiling', path, receptiveFieldRadius: Infinity }, { device: 'cpu', precision: 'fp32', optionName: (key) => key });
   const size = 96;
   const input = new Float32Array(3 * size * size).fill(0.5);
   let best = Infinity;
