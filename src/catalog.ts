@@ -38,6 +38,11 @@ export interface ManifestEntry {
    * image and feed it to every tile (see the `pool<k>.*` inputs of these ONNX files).
    */
   pools?: PoolGeometry[];
+  /**
+   * The int8 form of this network (SRVGG networks that run themselves): its file, and its PSNR against this float32
+   * model on photos the calibration did not see, which `--precision auto` requires to be high enough.
+   */
+  int8?: { file: string; sha256: string; heldOutPsnr: number };
 }
 
 /** `--noise`: a denoise level, 0 (none) to 3 (strongest), or Real-CUGAN's conservative weights. */
@@ -73,6 +78,8 @@ export interface NetworkModel {
   noise?: Noise;
   align?: number;
   pools?: PoolGeometry[];
+  /** Its int8 form, for `--precision` (see ManifestEntry.int8). */
+  int8?: { path: string; heldOutPsnr: number };
 }
 
 /** A network whose scale is known: every shipped model, and a custom one once probed. */
@@ -146,6 +153,7 @@ function networkFrom(entry: ManifestEntry): ScaledNetwork {
     ...(entry.noise !== undefined && { noise: entry.noise }),
     ...(entry.align && { align: entry.align }),
     ...(entry.pools && { pools: entry.pools }),
+    ...(entry.int8 && { int8: { path: `${modelsDir}${entry.int8.file}`, heldOutPsnr: entry.int8.heldOutPsnr } }),
   };
 }
 
@@ -178,6 +186,11 @@ function shippedNames(entries: ManifestEntry[]): string[] {
 export function modelNamesSource(entries: ManifestEntry[]): string {
   const names = shippedNames(entries).map((name) => `  | '${name}'`).join('\n');
   return `// Written by \`npm run models:build\` from models/manifest.json: do not edit.\n/** The shipped models and model families \`model\` names. */\nexport type ShippedModel =\n${names};\n`;
+}
+
+/** Whether a network has an int8 form: its own, or the network it runs (a family's and the x2/x3 anime graphs' is the x4's). */
+export function hasInt8(model: NetworkModel): boolean {
+  return (model.runs?.network ?? model).int8 !== undefined;
 }
 
 /**

@@ -19,7 +19,8 @@ import { writeReportPage } from './report.js';
 /** The run a batch or an image makes: the model resolved at the scale, and its network loaded (not for a shipped model's dry run). */
 async function openRun(resolved: ResolvedOptions): Promise<{ run: Run; network?: Network }> {
   const chosen = resolveRun(resolved.model, resolved.scale, resolved.noise, resolved.optionName('noise'));
-  const load = (model: NetworkModel) => loadNetwork(model, { device: resolved.device, onDeviceChosen: resolved.onNotice, optionName: resolved.optionName });
+  const load = (model: NetworkModel) =>
+    loadNetwork(model, { device: resolved.device, precision: resolved.precision, onNotice: resolved.onNotice, optionName: resolved.optionName });
   if (chosen.kind === 'unprobed') {
     // A custom model's scale is known only once it is loaded and probed, and a dry run must still report it.
     const network = await load(chosen.requested);
@@ -57,6 +58,7 @@ export async function runBatch(inputs: string | readonly string[], resolved: Res
       model: run.variant.name,
       scale: run.scale,
       device: network?.device ?? 'cpu',
+      ...(network && { precision: network.precision }),
       ...(resolved.shard && { shard: resolved.shard }),
     };
     resolved.onEvent?.({ type: 'plan', ...batch });

@@ -5,7 +5,7 @@
  * onnxruntime-node's `session.run` blocks the calling thread for the whole forward pass, so sessions live in a
  * child process: the main thread stays free to decode and encode other images, draw progress and answer Ctrl-C.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -71,6 +71,7 @@ export interface Network {
   readonly name: string;
   readonly scale: number;
   readonly device: ConcreteDevice;
+  readonly precision: ConcretePrecision;
   /**
    * Runs one float32 NCHW RGB tensor in [0, 1]. Resolves to the output at `scale` as interleaved (HWC) RGB
    * samples of the output's `depth`, rounded and clamped: a quarter (8-bit) or half (16-bit) of float32's bytes to
@@ -80,8 +81,34 @@ export interface Network {
   run(tensor: Float32Array, width: number, height: number, depth: Image['depth'], into?: Image['data'], pools?: PoolFeeds): Promise<Image['data']>;
   /** Runs one tile for its pooling sums alone; no pixels come back. */
   sumPools(tensor: Float32Array, width: number, height: number, pools: PoolFeeds): Promise<PoolSums>;
+  /**
+   * The network that runs planes of this sample depth: this one, or under int8 for 16-bit planes the float32 network
+   * (the int8 model reads 8-bit samples), opened the first time it is needed and released with this one.
+   */
+  forDepth(depth: Image['depth']): Promise<Network>;
   release(): Promise<void>;
 }
+
+type ConcretePrecision = 'fp32' | 'int8';
+export type Precision = 'auto' | ConcretePrecision;
+export const PRECISIONS = ['auto', 'fp32', 'int8'] as const satisfies readonly Precision[];
+
+/** `--precision auto` runs int8 only where its PSNR against fp32 on photos the calibration did not see is at least this. */
+export const AUTO_INT8_MIN_PSNR = 40;
+
+let flags: ReadonlySet<string> | undefined;
+/** The CPU's feature flags (Linux /proc/cpuinfo); none where that cannot be read. */
+export function cpuFlags(): ReadonlySet<string> {
+  try {
+    flags ??= new Set(/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim().split(/\s+/) ?? []);
+  } catch {
+    flags = new Set();
+  }
+  return flags;
+}
+
+/** VNNI (8-bit dot products) is what makes int8 convolutions faster than float32 ones: AVX-512 VNNI or AVX-VNNI. */
+export const hasVnni = (cpu: ReadonlySet<string> = cpuFlags()): boolean => cpu.has('avx512_vnni') || cpu.has('avx_vnni');
 
 /** The `pool<k>.use`, `.mean` and `.region` inputs, in order, as the network takes them; none given: the plain network. */
 function poolInputs(channels: readonly number[], pools?: PoolFeeds) {
@@ -123,6 +150,9 @@ function sessionOptions(device: ConcreteDevice): InferenceSession.SessionOptions
     // The memory pattern pre-plans one block for every intermediate of a shape and keeps it: about 70 MiB more at a
     // 322 px window, and no faster (measured on x4v3 and x4plus).
     enableMemPattern: false,
+    // Threads that spin while waiting for work take cores from the other process and from other programs: spinning off
+    // took 0.85× the time on a busy host and 0.94× (within noise) on a quiet one (x4v3 256², interleaved).
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
 }
 
@@ -286,30 +316,54 @@ async function openOn(path: string, device: ConcreteDevice): Promise<{ worker: S
 
 export interface LoadOptions {
   device: Device;
-  /** How messages name the model and device options (`model` or `--model`). */
-  optionName: (key: 'model' | 'device') => string;
-  /** Called once with the line saying which device `auto` chose. */
-  onDeviceChosen?: (line: string) => void;
+  precision: Precision;
+  /** How messages name the model, device and precision options (`model` or `--model`). */
+  optionName: (key: 'model' | 'device' | 'precision') => string;
+  /** Called with the line saying which device and precision run and why, when either was chosen here. */
+  onNotice?: (line: string) => void;
 }
 
 interface OpenedSession {
   worker: SessionWorker;
   reply: Reply;
   device: ConcreteDevice;
-  /** Under `auto`, the line saying which device was chosen and why. */
+  precision: ConcretePrecision;
+  /** The line saying which device and precision were chosen and why. */
   notice?: string;
 }
 
+/**
+ * The precision on the CPU, and why. int8 is a CPU path: onnxruntime's GPU providers have no integer convolutions.
+ * The options have been checked: an int8 request names a network that has an int8 form.
+ */
+export function cpuPrecision(model: NetworkModel, requested: Precision, vnni: boolean, option: string): { precision: ConcretePrecision; why?: string } {
+  if (requested === 'fp32' || !model.int8) return { precision: 'fp32' };
+  if (requested === 'int8') return { precision: 'int8', ...(!vnni && { why: messages.int8NoVnni() }) };
+  if (!vnni) return { precision: 'fp32', why: messages.int8NeedsVnni(option) };
+  const { heldOutPsnr } = model.int8;
+  if (heldOutPsnr < AUTO_INT8_MIN_PSNR) return { precision: 'fp32', why: messages.int8TooFar(heldOutPsnr, AUTO_INT8_MIN_PSNR, option) };
+  return { precision: 'int8', why: messages.int8Chosen(heldOutPsnr, option) };
+}
+
 async function openSession(model: NetworkModel, options: LoadOptions): Promise<OpenedSession> {
-  const open = async (device: ConcreteDevice) => {
+  const open = async (device: ConcreteDevice, path = model.path) => {
     try {
-      return await openOn(model.path, device);
+      return await openOn(path, device);
     } catch (error) {
       if (device !== 'cpu') throw new UsageError(messages.deviceUnavailable(options.optionName('device'), device, availableDevices()));
       throw new ModelError(messages.modelNotOnnx(options.optionName('model'), model.name, errorLine(error)));
     }
   };
-  if (options.device !== 'auto') return { ...(await open(options.device)), device: options.device };
+  const onCpu = async (reasons: string[]) => {
+    const { precision, why } = cpuPrecision(model, options.precision, hasVnni(), options.optionName('precision'));
+    const all = why ? [...reasons, why] : reasons;
+    const notice = options.device === 'auto' || why ? messages.deviceChosen('cpu', precision, all.join('; ')) : undefined;
+    return { ...(await open('cpu', precision === 'int8' ? model.int8!.path : model.path)), device: 'cpu' as const, precision, ...(notice && { notice }) };
+  };
+  if (options.device === 'cpu') return onCpu([]);
+  if (options.device !== 'auto') return { ...(await open(options.device)), device: options.device, precision: 'fp32' };
+  // int8 runs on the CPU only, so asking for it settles the device.
+  if (options.precision === 'int8') return onCpu([messages.int8OnCpu()]);
   const passedOver: string[] = [];
   for (const device of AUTO.slice(0, -1)) {
     const { label, installed } = PROVIDERS[device];
@@ -319,13 +373,12 @@ async function openSession(model: NetworkModel, options: LoadOptions): Promise<O
     }
     try {
       const opened = await openOn(model.path, device);
-      return { ...opened, device, notice: messages.deviceChosen(device, [...passedOver, messages.providerInstalled(label)].join('; ')) };
+      return { ...opened, device, precision: 'fp32', notice: messages.deviceChosen(device, 'fp32', [...passedOver, messages.providerInstalled(label)].join('; ')) };
     } catch (error) {
       passedOver.push(messages.providerFailed(label, errorLine(error)));
     }
   }
-  const fallback = AUTO[AUTO.length - 1];
-  return { ...(await open(fallback)), device: fallback, notice: messages.deviceChosen(fallback, passedOver.join('; ')) };
+  return onCpu(passedOver);
 }
 
 /** The devices `--device` could name here, for its error. */
@@ -338,7 +391,7 @@ function availableDevices(): string[] {
 /** Loads a network and checks it is an upscaler: one [1,3,H,W] float input, output a whole multiple of it. */
 export async function loadNetwork(model: NetworkModel, options: LoadOptions): Promise<Network> {
   if (!existsSync(model.path)) throw new UsageError(messages.modelNotOnnx(options.optionName('model'), model.name, 'file not found'));
-  const { worker, reply, device, notice } = await openSession(model, options);
+  const { worker, reply, device, precision, notice } = await openSession(model, options);
   const input = reply.inputs?.[0];
   const shape = input?.shape;
   const pools = reply.inputNames && reply.inputs ? poolsOf(reply.inputNames, reply.inputs) : undefined;
@@ -372,11 +425,13 @@ export async function loadNetwork(model: NetworkModel, options: LoadOptions): Pr
     }
   }
   // Said only once the model is known to work, so a broken model's error stands alone.
-  if (notice) options.onDeviceChosen?.(notice);
-  return {
+  if (notice) options.onNotice?.(notice);
+  let wide: Promise<Network> | undefined;
+  const network: Network = {
     name: model.name,
     scale,
     device,
+    precision,
     async run(tensor, width, height, depth, into, feeds) {
       try {
         return (await infer(tensor, width, height, depth, into, feeds)).pixels;
@@ -393,8 +448,19 @@ export async function loadNetwork(model: NetworkModel, options: LoadOptions): Pr
         throw new ModelError(messages.modelRunFailed(model.name, errorLine(error)));
       }
     },
-    release: () => worker.close(),
+    forDepth(depth) {
+      if (precision === 'fp32' || depth === 8) return Promise.resolve(network);
+      wide ??= loadNetwork(model, { ...options, device, precision: 'fp32' }).then((fp32) => {
+        options.onNotice?.(messages.sixteenBitInFp32());
+        return fp32;
+      });
+      return wide;
+    },
+    async release() {
+      await Promise.all([worker.close(), wide?.then((fp32) => fp32.release())]);
+    },
   };
+  return network;
 }
 
 /** A custom model's scale: run a small probe and compare sizes; it must be a whole number. */
@@ -416,4 +482,28 @@ async function probeScale(
     throw new UsageError(messages.modelBadScale(option, model.name, `${probe.outWidth / size} x ${probe.outHeight / size}`));
   }
   return ratio;
+}
+
+type Values = Float32Array | Float64Array | Uint8Array;
+
+/** A graph run in this process, on whole tensors: for the model build, which calibrates and measures the int8 models. */
+export interface Graph {
+  run(inputs: Record<string, { data: Values; dims: number[] }>): Promise<Record<string, { data: Values; dims: readonly number[] }>>;
+  release(): Promise<void>;
+}
+
+export async function openGraph(model: Uint8Array): Promise<Graph> {
+  const ort = (await import('onnxruntime-node')).default;
+  const session = await ort.InferenceSession.create(model, sessionOptions('cpu'));
+  const types = { Float32Array: 'float32', Float64Array: 'float64', Uint8Array: 'uint8' } as const;
+  return {
+    async run(inputs) {
+      const feeds = Object.fromEntries(
+        Object.entries(inputs).map(([name, { data, dims }]) => [name, new ort.Tensor(types[data.constructor.name as keyof typeof types], data, dims)]),
+      );
+      const outputs = await session.run(feeds);
+      return Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, { data: t.data as Values, dims: t.dims }]));
+    },
+    release: () => session.release(),
+  };
 }

@@ -123,7 +123,17 @@ export const messages = {
   modelRunFailed: (model: string, detail: string) => `Model ${shown(model)} failed: ${detail}`,
   deviceUnavailable: (option: string, device: string, available: readonly string[]) =>
     `${option} ${device} is not available on this machine (onnxruntime-node offers ${available.join(', ')}); use ${option} cpu or auto`,
-  deviceChosen: (device: string, reason: string) => `upscale: using ${device} (${reason})`,
+  deviceChosen: (device: string, precision: string, reason: string) => `upscale: using ${device}, ${precision}${reason ? ` (${reason})` : ''}`,
+  int8OnCpu: () => 'int8 runs on the CPU',
+  int8NoVnni: () =>
+    'this CPU has no VNNI (avx512_vnni or avx_vnni), which int8 is made for: the output is the same, its speed against fp32 varies between such CPUs (npm run bench measures it)',
+  int8NeedsVnni: (option: string) => `auto picks int8 only on CPUs with VNNI (avx512_vnni or avx_vnni), which this one lacks; ${option} int8 runs it anyway`,
+  int8TooFar: (psnr: number, min: number, option: string) =>
+    `the int8 model's PSNR against fp32 on held-out photos is ${psnr} dB, under the ${min} dB auto requires; ${option} int8 runs it anyway`,
+  int8Chosen: (psnr: number, option: string) => `this CPU has VNNI and the int8 model's PSNR against fp32 on held-out photos is ${psnr} dB; ${option} fp32 for the exact model`,
+  sixteenBitInFp32: () => 'upscale: 16-bit images run in fp32 (the int8 model reads 8-bit samples)',
+  noInt8: (option: string, model: string, withInt8: readonly string[]) =>
+    `${option} int8: ${shown(model)} has no int8 form; ${withInt8.join(', ')} have one. Use ${option} fp32 or auto`,
   providerInstalled: (label: string) => `${label} provider installed`,
   providerMissing: (label: string) => `no ${label} provider installed; see README "GPU"`,
   providerFailed: (label: string, detail: string) => `${label} failed to start: ${detail}`,

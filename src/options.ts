@@ -5,7 +5,7 @@
  * a ResolvedOptions and trusts it. Values may come as strings (from the command line) or typed (from library callers).
  */
 import { availableParallelism } from 'node:os';
-import { DEFAULT_MODEL, findModel, modelNames, type Model, type ModelName, type Noise } from './catalog.js';
+import { DEFAULT_MODEL, findModel, hasInt8, modelNames, type Model, type ModelName, type Noise } from './catalog.js';
 import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { FITS, POSITIONS, type Annotation, type Crop, type Edits, type Fit, type Position, type Resize, type Watermark } from './edit.js';
@@ -13,7 +13,7 @@ import { FORMATS, PAGE_EXTENSIONS, VIDEO_CODEC_NAMES, VIDEO_CODECS, writableForm
 import { checkNameTemplate, DEFAULT_NAMES, NAME_FIELDS } from './outputs.js';
 import { UsageError } from './errors.js';
 import { messages } from './messages.js';
-import { DEVICES, type Device } from './inference.js';
+import { DEVICES, PRECISIONS, type Device, type Precision } from './inference.js';
 import { isExecutableFile } from './ffmpeg.js';
 import type { FileResult } from './pipeline.js';
 import type { Batch } from './summary.js';
@@ -61,6 +61,11 @@ export interface UpscaleOptions {
   /** Context added around each tile, in input pixels. */
   tileOverlap?: number | string;
   device?: Device | string;
+  /**
+   * `fp32`, `int8` (realesr-general-x4v3 and realesr-animevideov3, on the CPU; made for CPUs with VNNI), or `auto`:
+   * int8 where the CPU has VNNI and the int8 model is close enough to fp32, else fp32.
+   */
+  precision?: Precision | string;
   /** Images in flight at once. */
   concurrency?: number | string;
   format?: Format | FormatAlias;
@@ -122,7 +127,10 @@ export interface UpscaleOptions {
   /** Where `shard: 'auto'` looks; default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
   onEvent?: (event: UpscaleEvent) => void;
-  /** One line when `device: 'auto'` picks a device, or when an image cannot fit `memory` even in 16 px tiles. */
+  /**
+   * One line when `device` or `precision` is chosen here, when 16-bit images run in fp32 under int8, or when an
+   * image cannot fit `memory` even in 16 px tiles.
+   */
   onNotice?: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -144,6 +152,7 @@ export interface ResolvedOptions {
   tile?: number;
   tileOverlap?: number;
   device: Device;
+  precision: Precision;
   concurrency: number;
   format?: Format;
   quality?: number;
@@ -423,6 +432,12 @@ export const OPTIONS = {
     parse: integer(0, 512),
   },
   device: { arg: '<device>', help: (devices) => `execution provider: ${devices}`, parse: oneOf(DEVICES), default: 'auto' },
+  precision: {
+    arg: '<precision>',
+    help: (choices) => `${choices}: int8 runs realesr-general-x4v3 and realesr-animevideov3 on the CPU; auto picks it where the CPU has VNNI`,
+    parse: oneOf(PRECISIONS),
+    default: 'auto',
+  },
   concurrency: {
     short: 'j',
     arg: '<n>',
@@ -565,6 +580,7 @@ export function resolveOptions(options: UpscaleOptions = {}, spelling: Spelling 
     tile: values.tile,
     tileOverlap: values.tileOverlap,
     device: values.device,
+    precision: checkPrecision(values.precision, values.model, values.device, name),
     concurrency: values.concurrency ?? defaultConcurrency(values.model),
     format: values.format,
     quality: values.quality,
@@ -607,6 +623,20 @@ export function resolveOptions(options: UpscaleOptions = {}, spelling: Spelling 
     onNotice: options.onNotice,
     signal: options.signal,
   };
+}
+
+/** int8 needs a network that has an int8 form, and the CPU. */
+function checkPrecision(precision: Precision, model: Model, device: Device, name: (key: OptionKey) => string): Precision {
+  if (precision !== 'int8') return precision;
+  if (model.kind === 'baseline' || !hasInt8(model)) {
+    const withInt8 = modelNames().filter((candidate) => {
+      const m = findModel(candidate);
+      return m?.kind === 'network' && hasInt8(m);
+    });
+    throw new UsageError(messages.noInt8(name('precision'), model.name, withInt8));
+  }
+  if (device !== 'auto' && device !== 'cpu') throw new UsageError(messages.conflictingFlags(`${name('precision')} int8`, `${name('device')} ${device}`));
+  return precision;
 }
 
 /** --crf within the named --video-codec's range (without one, each video's codec is checked when it is met). */

@@ -47,6 +47,8 @@ export interface FileResult {
   /** Frames of an animated image or a video (absent for stills and for a single `--frame`). */
   frames?: number;
   model: string;
+  /** For a network run, the precision it ran in: 16-bit planes run in fp32 under int8 ('int8+fp32' when passes differed). */
+  precision?: string;
   ms: number;
   timings?: Timings;
 }
@@ -65,6 +67,8 @@ export interface BufferInfo {
   /** Of an animation: its frames. */
   frames?: number;
   model: string;
+  /** As FileResult.precision. */
+  precision?: string;
   scale: number;
   ms: number;
   timings: Timings;
@@ -152,11 +156,18 @@ async function gatherPools(
   return (r: number, c: number): PoolFeeds => ({ means, regions: regions(r, c) });
 }
 
-/** Every pass over one plane; with --tta the mean of all of them over the plane's 8 flips and rotations. */
-async function upscalePlane(plane: Image, plan: ImagePlan, network: Network, context: Context, onTile: () => void, timings: Timings): Promise<Image> {
+/**
+ * Every pass over one plane; with --tta the mean of all of them over the plane's 8 flips and rotations. Each pass
+ * runs on the network for its input's depth, whose precision goes into `precisions`.
+ */
+async function upscalePlane(plane: Image, plan: ImagePlan, network: Network, context: Context, onTile: () => void, timings: Timings, precisions: Set<string>): Promise<Image> {
   const passes = async (input: Image, turned: boolean) => {
     let current = input;
-    for (const pass of plan.passes) current = await runPass(current, turned ? transposed(pass) : pass, network, context, onTile, timings);
+    for (const pass of plan.passes) {
+      const runs = await network.forDepth(current.depth);
+      precisions.add(runs.precision);
+      current = await runPass(current, turned ? transposed(pass) : pass, runs, context, onTile, timings);
+    }
     return current;
   };
   if (!plan.tta) return passes(plane, false);
@@ -173,8 +184,11 @@ async function upscalePlane(plane: Image, plan: ImagePlan, network: Network, con
   return mean;
 }
 
-/** Upscales colour and alpha to exactly width × height (the requested scale, rounded), following the plan. */
-export async function upscalePixels(decoded: Image, plan: ImagePlan, context: Context, onTile: () => void, timings: Timings): Promise<Image> {
+/**
+ * Upscales colour and alpha to exactly width × height (the requested scale, rounded), following the plan; adds the
+ * precision each network pass ran in to `precisions`.
+ */
+export async function upscalePixels(decoded: Image, plan: ImagePlan, context: Context, onTile: () => void, timings: Timings, precisions: Set<string>): Promise<Image> {
   const { run, options } = context;
   const target = targetSize(decoded.width, decoded.height, run.scale);
   let started = performance.now();
@@ -189,8 +203,8 @@ export async function upscalePixels(decoded: Image, plan: ImagePlan, context: Co
   }
   const network = context.network!;
   const { colour, alpha } = hasAlpha(image) ? splitAlpha(image) : { colour: image, alpha: undefined };
-  let upColour = await upscalePlane(colour, plan, network, context, onTile, timings);
-  let upAlpha = plan.alpha ? await upscalePlane(alpha!, plan, network, context, onTile, timings) : undefined;
+  let upColour = await upscalePlane(colour, plan, network, context, onTile, timings, precisions);
+  let upAlpha = plan.alpha ? await upscalePlane(alpha!, plan, network, context, onTile, timings, precisions) : undefined;
   started = performance.now();
   // To the target size, at the depth the passes were stitched at (16 bits when anything follows the network).
   const { resize } = run;
@@ -284,7 +298,12 @@ interface Rendered {
   metadata?: ImageMetadata;
   /** For an animation: the encoder's frame height, delays and loop count. */
   animation?: Animation & { frameHeight: number };
+  /** The network's precision, as FileResult.precision; absent for the baselines. */
+  precision?: string;
 }
+
+/** What `precisions` says ran: one, or both joined ('int8+fp32'); undefined for none (the baselines). */
+export const precisionOf = (precisions: Set<string>): string | undefined => (precisions.size > 0 ? [...precisions].join('+') : undefined);
 
 /**
  * Decode → upscale by the plan → edits. Each frame of an animation is planned, upscaled and edited exactly as a still
@@ -304,8 +323,9 @@ async function render(input: Input, { header, frames }: Inspected, context: Cont
   let done = 0;
   const onTile = () => options.onEvent?.({ type: 'tile', input: input.name, tilesDone: ++done, tilesTotal });
   const outputs: Image[] = [];
+  const precisions = new Set<string>();
   for (const [k, picture] of pictures.entries()) {
-    const image = await upscalePixels(picture, plans[k]!, context, onTile, timings);
+    const image = await upscalePixels(picture, plans[k]!, context, onTile, timings, precisions);
     phase = performance.now();
     outputs.push(await applyEdits(image, options.edits));
     timings.edit += performance.now() - phase;
@@ -318,6 +338,7 @@ async function render(input: Input, { header, frames }: Inspected, context: Cont
     height: first!.height,
     metadata: options.stripMetadata ? undefined : decoded.metadata,
     animation: frames > 1 ? { ...header.animation!, frameHeight: first!.height } : undefined,
+    precision: precisionOf(precisions),
   };
 }
 
@@ -368,12 +389,12 @@ async function processImage(file: PlannedFile, context: Context, result: FileRes
   const { header, final, frames } = inspected;
   Object.assign(result, { width: header.width, height: header.height, outWidth: final.width, outHeight: final.height }, frames > 1 && { frames });
   if (options.dryRun) return { ...result, status: 'planned' };
-  const { image, width, height, metadata, animation } = await render(input, inspected, context, timings);
+  const { image, width, height, metadata, animation, precision } = await render(input, inspected, context, timings);
   const phase = performance.now();
   const encoding = { format, quality: options.quality, metadata, animation };
   await writeAtomically(file.output, (temporary) => encodeToFile(image, encoding, temporary), { overwrite: options.overwrite, input: file.input });
   timings.encode = performance.now() - phase;
-  return { ...result, outWidth: width, outHeight: height, timings: rounded(timings) };
+  return { ...result, outWidth: width, outHeight: height, ...(precision && { precision }), timings: rounded(timings) };
 }
 
 /** One image in memory through the same stages, encoded into memory: `upscaleImage`'s work. */
@@ -382,7 +403,7 @@ export async function processBuffer(input: Input, format: Format | undefined, co
   const timings = newTimings();
   const inspected = await inspect(input, (h) => format ?? h.format, context);
   const { header, format: chosen } = inspected;
-  const { image, width, height, metadata, animation } = await render(input, inspected, context, timings);
+  const { image, width, height, metadata, animation, precision } = await render(input, inspected, context, timings);
   const phase = performance.now();
   const data = await encodeToBuffer(image, { format: chosen, quality: context.options.quality, metadata, animation });
   timings.encode = performance.now() - phase;
@@ -397,6 +418,7 @@ export async function processBuffer(input: Input, format: Format | undefined, co
     bytes: data.length,
     ...(inspected.frames > 1 && { frames: inspected.frames }),
     model: context.run.variant.name,
+    ...(precision && { precision }),
     scale: context.run.scale,
     ms: Math.round(performance.now() - started),
     timings: rounded(timings),

@@ -20,6 +20,8 @@ export interface UpscaleSummary {
   model: string;
   scale: number;
   device: string;
+  /** The network's precision (see FileResult.precision for 16-bit images under int8); absent for the baselines. */
+  precision?: string;
   ms: number;
   /** With --shard: which share of the inputs this run took; the counts above are this share's. */
   shard?: Shard;
@@ -38,6 +40,7 @@ export interface Batch {
   model: string;
   scale: number;
   device: string;
+  precision?: string;
   shard?: Shard;
 }
 
@@ -63,6 +66,7 @@ export function makeReport(batch: Batch, files: FileResult[], interrupted: boole
       model: batch.model,
       scale: batch.scale,
       device: batch.device,
+      ...(batch.precision && { precision: batch.precision }),
       ms,
       ...(batch.shard && { shard: batch.shard }),
     },

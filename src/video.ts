@@ -15,7 +15,7 @@ import { planImage } from './image-plan.js';
 import { messages } from './messages.js';
 import { nutFrameHeader, nutHeader } from './nut.js';
 import type { PlannedFile } from './outputs.js';
-import { checkAbort, newTimings, planSettings, rounded, targetSize, upscalePixels, type Context, type FileResult } from './pipeline.js';
+import { checkAbort, newTimings, planSettings, precisionOf, rounded, targetSize, upscalePixels, type Context, type FileResult } from './pipeline.js';
 import { bytesOf } from './sharp-raw.js';
 import { writeAtomically } from './write.js';
 
@@ -183,6 +183,7 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
   if (crf > VIDEO_CODECS[codec].maxCrf) throw inputError('crfOfCodec', input, codec, crf, VIDEO_CODECS[codec].maxCrf);
   const ffmpeg = findFfmpeg(options.ffmpeg, input);
   const timings = newTimings();
+  const precisions = new Set<string>();
   let phase = performance.now();
   const video = await probe(ffmpeg, input, demuxer);
   timings.decode += performance.now() - phase;
@@ -235,7 +236,7 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
             throw inputError('corruptVideo', input, `decoding stopped after ${framesDone} of ${frames} frames: ${failure(stderr, input)}`);
           }
           const picture: Image = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: video.width, height: video.height, channels: 3, depth: 8 };
-          const upscaledFrame = await upscalePixels(picture, plan, context, onTile, timings);
+          const upscaledFrame = await upscalePixels(picture, plan, context, onTile, timings, precisions);
           started = performance.now();
           const image = rgb(await applyEdits(upscaledFrame, options.edits));
           timings.edit += performance.now() - started;
@@ -264,5 +265,6 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
     },
     { overwrite: options.overwrite, input },
   );
-  return { ...result, timings: rounded(timings) };
+  const precision = precisionOf(precisions);
+  return { ...result, ...(precision && { precision }), timings: rounded(timings) };
 }

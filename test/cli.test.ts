@@ -34,6 +34,12 @@ describe('usage errors: exit 2, one line naming the flag, nothing written', () =
     [['--resize', 'big'], 'upscale: Expected WxH, Wx, xH or WxH! with whole numbers of pixels for --resize but received "big"'],
     [['--rotate', 'left'], 'upscale: Expected number between -360 and 360 for --rotate but received "left"'],
     [['--overwrite', '--skip-existing'], 'upscale: --overwrite and --skip-existing cannot be used together'],
+    [['--precision', 'int4'], 'upscale: Expected one of auto, fp32, int8 for --precision but received "int4"'],
+    [
+      ['--precision', 'int8', '-m', 'realesrgan-x4plus'],
+      'upscale: --precision int8: realesrgan-x4plus has no int8 form; realesr-animevideov3, realesr-animevideov3-x2, realesr-animevideov3-x3, realesr-animevideov3-x4, realesr-general-x4v3 have one. Use --precision fp32 or auto',
+    ],
+    [['--precision', 'int8', '--device', 'webgpu'], 'upscale: --precision int8 and --device webgpu cannot be used together'],
   ])('%j', async (flags, message) => {
     const out = scratch();
     const run = await cli(cat, '-o', out, ...flags);
@@ -351,11 +357,11 @@ describe('report and exit codes', () => {
     });
   });
 
-  it('--device auto says which device it chose, on stderr', async () => {
+  it('--device auto says which device and precision it chose, on stderr', async () => {
     const out = scratch();
     const run = await cli(grey, '-o', out, '-m', 'realesr-animevideov3-x2');
     expect(run.code).toBe(0);
-    expect(run.stderr).toMatch(/^upscale: using (cpu|cuda) \(/);
+    expect(run.stderr).toMatch(/^upscale: using (cpu, (fp32|int8)|cuda, fp32) \(/);
   });
 
   it('--device cuda without the CUDA provider is a usage error', async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeGraph, loadNcnn, type NcnnGraph } from '../src/convert/ncnn.js';
+import { calibrate, int8Onnx, newCalibration, referenceOnnx, srvggChain, Tail } from '../src/convert/int8.js';
 import { decodeOnnx, ncnnToOnnx, type OnnxOptions } from '../src/convert/onnx.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -364,6 +365,32 @@ describe('ncnn → ONNX, op by op against a plain-TS reference', () => {
     await check(w, x, prelu(prelu(x, s3), [0.5]));
   });
 
+  it('PReLU slopes above 1 between convolutions: those channels are negated through both convolutions, exactly', async () => {
+    const x = map(image(3, 5, 6), (v) => v - 0.5);
+    const w0 = weights(4 * 3 * 9);
+    const b0 = weights(4);
+    const w1 = weights(2 * 4 * 9);
+    const s = [1.5, -0.25, 3, 1];
+    const w = new NcnnWriter()
+      .layer('Input', 'in', [], ['data'], '2=3')
+      .conv('c0', 'data', 'a', { cout: 4, cin: 3, k: 3, w: w0, b: b0 })
+      .layer('PReLU', 'p', ['a'], ['b'], '0=4')
+      .raw32(s)
+      .conv('c1', 'b', 'out', { cout: 2, cin: 4, k: 3, w: w1 });
+    const g = await check(w, x, conv(prelu(conv(x, w0, b0, 4, 3), s), w1, undefined, 2, 3));
+    const nodes = (decodeOnnx(ncnnToOnnx(g)).graph as { node: Array<{ op_type: string }> }).node;
+    expect(nodes.filter((n) => n.op_type === 'PRelu')).toHaveLength(0);
+  });
+
+  it('PReLU slopes above 1 with no convolution to negate through stay a PRelu', async () => {
+    const x = map(image(3, 4, 5), (v) => v - 0.5);
+    const s = [0.25, 2, 0.5];
+    const w = new NcnnWriter().layer('Input', 'in', [], ['data'], '2=3').layer('PReLU', 'p', ['data'], ['out'], '0=3').raw32(s);
+    const g = await check(w, x, prelu(x, s));
+    const nodes = (decodeOnnx(ncnnToOnnx(g)).graph as { node: Array<{ op_type: string }> }).node;
+    expect(nodes.map((n) => n.op_type)).toEqual(['PRelu']);
+  });
+
   it('PixelShuffle ×2 (ONNX DepthToSpace CRD)', async () => {
     const x = image(8, 3, 4);
     const w = new NcnnWriter().layer('Input', 'in', [], ['data'], '2=8').layer('PixelShuffle', 'ps', ['data'], ['out'], '0=2');
@@ -420,9 +447,10 @@ describe('ncnn → ONNX, op by op against a plain-TS reference', () => {
     const e = add([a, 0.2], [x, 1]);
     const f = add([e, 0.5], [b, 1], [x, -2.5]);
     const g = await check(w, x, add([f, 1], [e, 1]));
-    // coefficient 1 produces no Mul node
+    // coefficient 1 produces no scaling node; the others are BatchNormalizations, which onnxruntime's blocked layout keeps
     const nodes = (decodeOnnx(ncnnToOnnx(g)).graph as { node: Array<{ op_type: string }> }).node;
-    expect(nodes.filter((n) => n.op_type === 'Mul')).toHaveLength(3);
+    expect(nodes.filter((n) => n.op_type === 'BatchNormalization')).toHaveLength(3);
+    expect(nodes.filter((n) => n.op_type === 'Mul')).toHaveLength(0);
   });
 
   it('Convolution 2×2 with stride 2, and 3×3 with stride 2 on an odd size', async () => {
@@ -714,11 +742,13 @@ describe('whole graphs, analysis, ONNX structure', () => {
     const inits = Object.fromEntries(model.graph.initializer.map((t) => [t.name, t]));
     expect(inits['Conv_0.weight_fp16']).toMatchObject({ data_type: 10, dims: [4, 3, 3, 3] });
     expect(inits['Conv_0.bias']).toMatchObject({ data_type: 1, dims: [4] });
-    expect(inits['PRelu_1.slope']).toMatchObject({ data_type: 1, dims: [4, 1, 1] });
+    expect(inits['PRelu_1.coeff']).toMatchObject({ data_type: 1, dims: [4] });
     const casts = model.graph.node.filter((n) => n.op_type === 'Cast');
     expect(casts.map((n) => n.input[0])).toEqual(['Conv_0.weight_fp16', 'Conv_2.weight_fp16', 'Conv_4.weight_fp16']);
+    // PReLU as x + Relu((s - 1)·x), the scaling a BatchNormalization: onnxruntime's blocked layout runs through all three
+    const prelu = ['BatchNormalization', 'Relu', 'Add'];
     expect(model.graph.node.map((n) => n.op_type)).toEqual([
-      'Cast', 'Conv', 'PRelu', 'Cast', 'Conv', 'PRelu', 'Cast', 'Conv', 'DepthToSpace', 'Resize', 'Add',
+      'Cast', 'Conv', ...prelu, 'Cast', 'Conv', ...prelu, 'Cast', 'Conv', 'DepthToSpace', 'Resize', 'Add',
     ]);
   });
 
@@ -745,6 +775,68 @@ describe('whole graphs, analysis, ONNX structure', () => {
     const a = ncnnToOnnx(await load(w));
     const b = ncnnToOnnx(await load(w));
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+  });
+});
+
+describe('int8 (src/convert/int8.ts)', () => {
+  it('Tail keeps exactly the k-th largest value, duplicates included', () => {
+    const values = Array.from({ length: 20_000 }, () => Math.round(rand() * 500) / 7);
+    const sorted = [...values].sort((a, b) => b - a);
+    for (const k of [1, 7, 300]) {
+      const tail = new Tail(k);
+      for (const v of values) tail.add(v);
+      expect(tail.value()).toBe(sorted[k - 1]);
+    }
+  });
+
+  it('srvggChain reads an SRVGGNetCompact as convolutions and activations, and refuses other graphs', async () => {
+    const chain = srvggChain('mini', await load(miniSrvgg().w));
+    expect(chain.convs.map((l) => l.name)).toEqual(['Conv_0', 'Conv_2', 'Conv_4']);
+    expect(chain.coeffs).toHaveLength(2);
+    expect(chain.factor).toBe(2);
+    const rrdb = new NcnnWriter()
+      .layer('Input', 'in', [], ['data'])
+      .layer('Split', 'sp', ['data'], ['d0', 'd1'])
+      .conv('c1', 'd1', 'a', { cout: 3, cin: 3, k: 3, w: weights(81), b: weights(3) })
+      .layer('Concat', 'cat', ['d0', 'a'], ['out'], '0=0');
+    await expect(async () => srvggChain('rrdb', await load(rrdb))).rejects.toThrow(/not an SRVGGNetCompact chain: unexpected layer cat \(Concat\)/);
+  });
+
+  it('the float64 reference matches the plain one, convolution outputs included (channels last)', async () => {
+    const { w, reference } = miniSrvgg();
+    const chain = srvggChain('mini', await load(w));
+    const x = image(3, 6, 7);
+    const session = await ort.InferenceSession.create(referenceOnnx(chain));
+    const out = await session.run({ input: new ort.Tensor('float64', x.d, [1, 3, 6, 7]) });
+    await session.release();
+    const want = reference(x);
+    const got = out.output!.data as Float64Array;
+    for (let i = 0; i < want.d.length; i++) expect(Math.abs(got[i]! - want.d[i]!)).toBeLessThan(1e-12);
+    const y0 = conv(x, [...chain.convs[0]!.weight.float32], [...chain.convs[0]!.bias!], 4, 3);
+    const got0 = out.y0!.data as Float64Array;
+    for (let c = 0; c < 4; c++) for (let p = 0; p < 42; p++) expect(Math.abs(got0[p * 4 + c]! - y0.d[c * 42 + p]!)).toBeLessThan(1e-12);
+  });
+
+  it('the int8 form, calibrated on the reference, stays close to it on another image', async () => {
+    const { w, reference } = miniSrvgg();
+    const chain = srvggChain('mini', await load(w));
+    const session = await ort.InferenceSession.create(referenceOnnx(chain));
+    const stats = newCalibration(chain, 4 * 64, 99.995);
+    for (let i = 0; i < 4; i++) {
+      const out = await session.run({ input: new ort.Tensor('float64', image(3, 8, 8).d, [1, 3, 8, 8]) });
+      calibrate(chain, stats, chain.convs.map((_, k) => out[`y${k}`]!.data as Float64Array));
+    }
+    await session.release();
+    // Inputs on the 8-bit grid, as the tool's are.
+    const x = map(image(3, 8, 8), (v) => Math.round(v * 255) / 255);
+    const got = await runOnnx(int8Onnx(chain, stats, 'mini'), x);
+    const want = reference(x);
+    let squared = 0;
+    for (let i = 0; i < want.d.length; i++) squared += (got.d[i]! - want.d[i]!) ** 2;
+    let peak = 0;
+    for (const v of want.d) peak = Math.max(peak, Math.abs(v));
+    // About 40 dB below the peak: what 8-bit activations allow four channels wide (a wrong graph lands near 10 dB).
+    expect(Math.sqrt(squared / want.d.length) / peak).toBeLessThan(0.03);
   });
 });
 

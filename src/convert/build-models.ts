@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { analyzeGraph, footprintAt, parseNcnn, type Footprint, type GraphAnalysis, type NcnnGraph } from './ncnn.js';
 import { ncnnToOnnx } from './onnx.js';
+import { buildInt8 } from './calibration.js';
 import { modelNamesSource, type Manifest, type ManifestEntry, type Noise } from '../catalog.js';
 
 interface SourcePackage {
@@ -356,9 +357,18 @@ export async function buildModels(root: string): Promise<Manifest> {
         `${entry.parameters} params, ${(entry.macsPerPixel / 1e6).toFixed(3)} M MACs/px, RF radius ${entry.receptiveFieldRadius}`,
     );
   }
+  const photos = fileURLToPath(new URL('../../fixtures/photos/', import.meta.url));
   for (const [i, entry] of models.entries()) {
     const runs = networkThenResize(graphs[i]!.graph, graphs[i]!.binSha256, graphs);
     if (runs) entry.runs = runs;
+    // An int8 form for each SRVGG network that runs itself (the x2/x3 anime graphs run the x4's).
+    if (entry.architecture !== 'SRVGGNetCompact' || runs) continue;
+    const file = `${entry.name}.int8.onnx`;
+    const docString = `int8 form of ${entry.file} for CPUs with VNNI, calibrated by npm run models:build (src/convert/calibration.ts).`;
+    const int8 = await buildInt8(entry.name, graphs[i]!.graph, await readFile(join(outDir, entry.file)), photos, docString);
+    await writeFile(join(outDir, file), int8.onnx);
+    entry.int8 = { file, sha256: sha256(int8.onnx), heldOutPsnr: int8.heldOutPsnr };
+    console.log(`${file}: ${(int8.onnx.byteLength / 1e6).toFixed(1)} MB, ${int8.heldOutPsnr} dB against float32 on held-out photos`);
   }
   const manifest: Manifest = { models };
   await writeFile(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);

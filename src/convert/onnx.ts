@@ -20,6 +20,7 @@ import {
   type NcnnGraph,
   type WeightBlob,
 } from './ncnn.js';
+import { residualPRelu } from './prelu.js';
 
 const ONNX_SUBSET = `
 syntax = "proto2";
@@ -127,10 +128,9 @@ message OperatorSetIdProto {
 export const ONNX_OPSET = 17;
 export const ONNX_IR_VERSION = 8;
 
-const DT_FLOAT = 1;
-const DT_INT64 = 7;
-const DT_BOOL = 9;
-const DT_FLOAT16 = 10;
+/** TensorProto.DataType values used here. */
+export const DT = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10, DOUBLE: 11 } as const;
+const { FLOAT: DT_FLOAT, INT64: DT_INT64, BOOL: DT_BOOL } = DT;
 const AT = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 } as const;
 /** An end past any dimension: ONNX Slice clamps it. */
 export const TO_THE_END = 2 ** 62;
@@ -141,7 +141,7 @@ function onnxModelType(): protobuf.Type {
   return modelType;
 }
 
-interface Attribute {
+export interface Attribute {
   name: string;
   type: number;
   f?: number;
@@ -149,45 +149,49 @@ interface Attribute {
   s?: Uint8Array;
   ints?: number[];
 }
-interface Node {
+export interface Node {
   input: string[];
   output: string[];
   name: string;
   op_type: string;
   attribute: Attribute[];
+  domain?: string;
 }
-interface Tensor {
+export interface Tensor {
   name: string;
   dims: number[];
   data_type: number;
   raw_data: Uint8Array;
 }
 
-const attrInt = (name: string, i: number): Attribute => ({ name, type: AT.INT, i });
-const attrFloat = (name: string, f: number): Attribute => ({ name, type: AT.FLOAT, f });
-const attrInts = (name: string, ints: number[]): Attribute => ({ name, type: AT.INTS, ints });
-const attrString = (name: string, s: string): Attribute => ({ name, type: AT.STRING, s: new TextEncoder().encode(s) });
+export const attrInt = (name: string, i: number): Attribute => ({ name, type: AT.INT, i });
+export const attrFloat = (name: string, f: number): Attribute => ({ name, type: AT.FLOAT, f });
+export const attrInts = (name: string, ints: number[]): Attribute => ({ name, type: AT.INTS, ints });
+export const attrString = (name: string, s: string): Attribute => ({ name, type: AT.STRING, s: new TextEncoder().encode(s) });
 
-function float32Tensor(name: string, dims: number[], data: ArrayLike<number>): Tensor {
-  const raw = new Uint8Array(data.length * 4);
+const SETTERS = {
+  [DT.FLOAT]: [4, (v: DataView, k: number, x: number) => v.setFloat32(4 * k, x, true)],
+  [DT.UINT8]: [1, (v: DataView, k: number, x: number) => v.setUint8(k, x)],
+  [DT.INT8]: [1, (v: DataView, k: number, x: number) => v.setInt8(k, x)],
+  [DT.INT32]: [4, (v: DataView, k: number, x: number) => v.setInt32(4 * k, x, true)],
+  [DT.INT64]: [8, (v: DataView, k: number, x: number) => v.setBigInt64(8 * k, BigInt(x), true)],
+  [DT.BOOL]: [1, (v: DataView, k: number, x: number) => v.setUint8(k, x ? 1 : 0)],
+  [DT.FLOAT16]: [2, (v: DataView, k: number, x: number) => v.setUint16(2 * k, x, true)],
+  [DT.DOUBLE]: [8, (v: DataView, k: number, x: number) => v.setFloat64(8 * k, x, true)],
+} as const;
+
+/** An initializer of one of the {@link DT} types, little-endian raw data (float16 given as its bits). */
+export function tensor(name: string, dims: number[], type: (typeof DT)[keyof typeof DT], data: ArrayLike<number>): Tensor {
+  const [size, set] = SETTERS[type];
+  const raw = new Uint8Array(data.length * size);
   const view = new DataView(raw.buffer);
-  for (let k = 0; k < data.length; k++) view.setFloat32(4 * k, data[k]!, true);
-  return { name, dims, data_type: DT_FLOAT, raw_data: raw };
+  for (let k = 0; k < data.length; k++) set(view, k, data[k]!);
+  return { name, dims, data_type: type, raw_data: raw };
 }
 
-function int64Tensor(name: string, dims: number[], data: readonly number[]): Tensor {
-  const raw = new Uint8Array(data.length * 8);
-  const view = new DataView(raw.buffer);
-  for (let k = 0; k < data.length; k++) view.setBigInt64(8 * k, BigInt(data[k]!), true);
-  return { name, dims, data_type: DT_INT64, raw_data: raw };
-}
-
-function float16Tensor(name: string, dims: number[], bits: ArrayLike<number>): Tensor {
-  const raw = new Uint8Array(bits.length * 2);
-  const view = new DataView(raw.buffer);
-  for (let k = 0; k < bits.length; k++) view.setUint16(2 * k, bits[k]!, true);
-  return { name, dims, data_type: DT_FLOAT16, raw_data: raw };
-}
+const float32Tensor = (name: string, dims: number[], data: ArrayLike<number>): Tensor => tensor(name, dims, DT.FLOAT, data);
+const int64Tensor = (name: string, dims: number[], data: readonly number[]): Tensor => tensor(name, dims, DT.INT64, data);
+const float16Tensor = (name: string, dims: number[], bits: ArrayLike<number>): Tensor => tensor(name, dims, DT.FLOAT16, bits);
 
 export interface OnnxOptions {
   /**
@@ -220,9 +224,13 @@ export interface OnnxOptions {
   readonly pools?: boolean;
 }
 
-/** Convert an ncnn graph to ONNX ModelProto bytes. */
-export function ncnnToOnnx(g: NcnnGraph, options: OnnxOptions = {}): Uint8Array {
-  const analysis = analyzeGraph(g);
+/**
+ * Convert an ncnn graph to ONNX ModelProto bytes. PReLU becomes x + Relu((s − 1)·x) (see prelu.ts) and constant
+ * factors become BatchNormalization, so that onnxruntime's blocked layout runs through them instead of reordering.
+ */
+export function ncnnToOnnx(source: NcnnGraph, options: OnnxOptions = {}): Uint8Array {
+  const analysis = analyzeGraph(source);
+  const { graph: g, coeff } = residualPRelu(source);
   const weightType = options.weightType ?? 'auto';
   if (options.addInput && !options.pad) throw new Error('addInput needs pad: the added input is the unpadded one');
 
@@ -274,6 +282,24 @@ export function ncnnToOnnx(g: NcnnGraph, options: OnnxOptions = {}): Uint8Array 
     const v = blob === g.output ? networkOutput : unique(blob);
     value.set(blob, v);
     return v;
+  };
+
+  const channelsOf = (blob: string): number => analysis.blobs.get(blob)!.channels;
+  const filled = new Map<string, string>();
+  /** A shared initializer of `length` copies of `v`. */
+  const fill = (length: number, v: number): string => {
+    const key = `${length}:${v}`;
+    let name = filled.get(key);
+    if (name === undefined) {
+      name = unique(`fill${length}_${v}`);
+      inits.push(float32Tensor(name, [length], new Float32Array(length).fill(v)));
+      filled.set(key, name);
+    }
+    return name;
+  };
+  /** x·scale per channel, as a BatchNormalization with zero mean, unit variance and epsilon 0 (exact). */
+  const scaleChannels = (name: string, x: string, scale: string, n: number, y: string): void => {
+    addNode('BatchNormalization', name, [x, scale, fill(n, 0), fill(n, 0), fill(n, 1)], [y], [attrFloat('epsilon', 0)]);
   };
 
   /** A weight initializer (float16 behind a Cast, or float32), laid out as `dims`, read through `order`. */
@@ -457,9 +483,21 @@ export function ncnnToOnnx(g: NcnnGraph, options: OnnxOptions = {}): Uint8Array 
       }
       case 'PReLU': {
         const x = src(l.inputs[0]!);
-        const s = unique(`${l.name}.slope`);
-        inits.push(float32Tensor(s, l.slope.length === 1 ? [1] : [l.slope.length, 1, 1], l.slope));
-        addNode('PRelu', l.name, [x, s], [dst(l.outputs[0]!)]);
+        const k = coeff.get(l.name);
+        if (!k) {
+          const s = unique(`${l.name}.slope`);
+          inits.push(float32Tensor(s, l.slope.length === 1 ? [1] : [l.slope.length, 1, 1], l.slope));
+          addNode('PRelu', l.name, [x, s], [dst(l.outputs[0]!)]);
+          break;
+        }
+        const n = channelsOf(l.inputs[0]!);
+        const c = unique(`${l.name}.coeff`);
+        inits.push(float32Tensor(c, [n], k.length === 1 ? new Float32Array(n).fill(k[0]!) : k));
+        const scaled = unique(`${l.name}.scaled`);
+        const relu = unique(`${l.name}.relu`);
+        scaleChannels(`${l.name}.scale`, x, c, n, scaled);
+        addNode('Relu', `${l.name}.relu`, [scaled], [relu]);
+        addNode('Add', l.name, [x, relu], [dst(l.outputs[0]!)]);
         break;
       }
       case 'PixelShuffle':
@@ -498,10 +536,9 @@ export function ncnnToOnnx(g: NcnnGraph, options: OnnxOptions = {}): Uint8Array 
           const x = src(b);
           const c = l.coeffs[k]!;
           if (c === 1) return x;
-          const cn = unique(`${l.name}.coeff${k}`);
-          inits.push(float32Tensor(cn, [], [c]));
           const y = unique(`${l.name}.term${k}`);
-          addNode('Mul', `${l.name}.mul${k}`, [x, cn], [y]);
+          const n = channelsOf(b);
+          scaleChannels(`${l.name}.scale${k}`, x, fill(n, c), n, y);
           return y;
         });
         let acc = terms[0]!;
@@ -540,19 +577,36 @@ export function ncnnToOnnx(g: NcnnGraph, options: OnnxOptions = {}): Uint8Array 
     }
   }
 
+  return encodeModel({
+    graphName: options.graphName ?? 'ncnn',
+    ...(options.docString ? { docString: options.docString } : {}),
+    nodes,
+    initializers: inits,
+    inputs: graphInputs,
+    outputs: graphOutputs,
+  });
+}
+
+export interface ModelParts {
+  graphName: string;
+  docString?: string;
+  nodes: Node[];
+  initializers: Tensor[];
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
+  /** Operator sets beyond the default domain's ONNX_OPSET, e.g. com.microsoft for QLinearAdd. */
+  extraOpsets?: { domain: string; version: number }[];
+}
+
+/** ModelProto bytes; deterministic for the same parts. */
+export function encodeModel(parts: ModelParts): Uint8Array {
   const model = {
     ir_version: ONNX_IR_VERSION,
     producer_name: 'upscale-ncnn2onnx',
     producer_version: '1',
-    ...(options.docString ? { doc_string: options.docString } : {}),
-    opset_import: [{ domain: '', version: ONNX_OPSET }],
-    graph: {
-      name: options.graphName ?? 'ncnn',
-      node: nodes,
-      initializer: inits,
-      input: graphInputs,
-      output: graphOutputs,
-    },
+    ...(parts.docString ? { doc_string: parts.docString } : {}),
+    opset_import: [{ domain: '', version: ONNX_OPSET }, ...(parts.extraOpsets ?? [])],
+    graph: { name: parts.graphName, node: parts.nodes, initializer: parts.initializers, input: parts.inputs, output: parts.outputs },
   };
   const T = onnxModelType();
   const err = T.verify(model);
@@ -560,10 +614,16 @@ export function ncnnToOnnx(g: NcnnGraph, options: OnnxOptions = {}): Uint8Array 
   return T.encode(T.fromObject(model)).finish();
 }
 
-interface ValueInfo {
+export interface ValueInfo {
   name: string;
   type: ReturnType<typeof tensorType>;
 }
+
+/** A graph input or output of these dimensions: numbers fixed, strings symbolic. */
+export const valueInfo = (name: string, elemType: number, dims: ReadonlyArray<number | string>): ValueInfo => ({ name, type: tensorType(elemType, dims) });
+
+/** A graph input or output: [1, channels, h, w] with symbolic spatial dimensions. */
+export const imageValue = (name: string, elemType: number, channels: number, h: string, w: string): ValueInfo => valueInfo(name, elemType, [1, channels, h, w]);
 
 function tensorType(elemType: number, dims: ReadonlyArray<number | string>) {
   return {
