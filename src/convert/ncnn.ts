@@ -412,6 +412,43 @@ function activationParam(l: RawLayer, file: string): Activation {
   return unsupported(l, file, `fused activation type ${act} (param 9)`);
 }
 
+/** What Convolution and Deconvolution share: their size parameters (the same ids in ncnn), checked, and their weights. */
+type KernelFields = Omit<ConvolutionLayer, keyof LayerBase | 'type' | 'group'>;
+
+function kernelLayer(l: RawLayer, f: string, reader: BinReader): KernelFields {
+  const numOutput = intParam(l, 0, 0, f);
+  const kw = intParam(l, 1, 0, f);
+  const kh = intParam(l, 11, kw, f);
+  const dw = intParam(l, 2, 1, f);
+  const dh = intParam(l, 12, dw, f);
+  const sw = intParam(l, 3, 1, f);
+  const sh = intParam(l, 13, sw, f);
+  const pl = intParam(l, 4, 0, f);
+  const pr = intParam(l, 15, pl, f);
+  const pt = intParam(l, 14, pl, f);
+  const pb = intParam(l, 16, pt, f);
+  const biasTerm = intParam(l, 5, 0, f);
+  const weightSize = intParam(l, 6, 0, f);
+  if ([pl, pr, pt, pb].some((p) => p < 0)) unsupported(l, f, 'automatic (SAME) padding');
+  if (numOutput <= 0 || kw <= 0 || kh <= 0 || weightSize % (numOutput * kw * kh) !== 0) {
+    unsupported(l, f, `weight size ${weightSize} for ${numOutput} outputs and a ${kh}×${kw} kernel`);
+  }
+  const activation = activationParam(l, f);
+  const weight = reader.tagged(weightSize, `layer ${l.name} weight`);
+  const bias = biasTerm ? reader.rawFloat32(numOutput, `layer ${l.name} bias`) : undefined;
+  return {
+    numOutput,
+    numInput: weightSize / (numOutput * kw * kh),
+    kernel: [kh, kw],
+    dilation: [dh, dw],
+    stride: [sh, sw],
+    pads: [pt, pl, pb, pr],
+    activation,
+    weight,
+    ...(bias ? { bias } : {}),
+  };
+}
+
 function expectArity(l: RawLayer, file: string, nIn: number | 'many', nOut: number | 'many'): void {
   const okIn = nIn === 'many' ? l.inputs.length >= 2 : l.inputs.length === nIn;
   const okOut = nOut === 'many' ? l.outputs.length >= 1 : l.outputs.length === nOut;
@@ -447,83 +484,18 @@ export function buildGraph(raw: RawParam, bin: Uint8Array, paramFile: string, bi
         break;
       case 'Convolution': {
         expectArity(l, f, 1, 1);
-        const numOutput = intParam(l, 0, 0, f);
-        const kw = intParam(l, 1, 0, f);
-        const kh = intParam(l, 11, kw, f);
-        const dw = intParam(l, 2, 1, f);
-        const dh = intParam(l, 12, dw, f);
-        const sw = intParam(l, 3, 1, f);
-        const sh = intParam(l, 13, sw, f);
-        const pl = intParam(l, 4, 0, f);
-        const pr = intParam(l, 15, pl, f);
-        const pt = intParam(l, 14, pl, f);
-        const pb = intParam(l, 16, pt, f);
-        const biasTerm = intParam(l, 5, 0, f);
-        const weightSize = intParam(l, 6, 0, f);
         if (intParam(l, 8, 0, f) !== 0) unsupported(l, f, 'int8 quantised convolution (param 8)');
         if (intParam(l, 19, 0, f) !== 0) unsupported(l, f, 'dynamic weight convolution (param 19)');
         if (floatParam(l, 18, 0, f) !== 0) unsupported(l, f, 'non-zero pad value (param 18)');
-        if ([pl, pr, pt, pb].some((p) => p < 0)) unsupported(l, f, 'automatic (SAME) padding');
-        if (numOutput <= 0 || kw <= 0 || kh <= 0 || weightSize % (numOutput * kw * kh) !== 0) {
-          unsupported(l, f, `weight size ${weightSize} for ${numOutput} outputs and a ${kh}×${kw} kernel`);
-        }
-        const activation = activationParam(l, f);
-        const weight = reader.tagged(weightSize, `layer ${l.name} weight`);
-        const bias = biasTerm ? reader.rawFloat32(numOutput, `layer ${l.name} bias`) : undefined;
-        layers.push({
-          ...base,
-          type: 'Convolution',
-          numOutput,
-          numInput: weightSize / (numOutput * kw * kh),
-          kernel: [kh, kw],
-          dilation: [dh, dw],
-          stride: [sh, sw],
-          pads: [pt, pl, pb, pr],
-          group: 1,
-          activation,
-          weight,
-          ...(bias ? { bias } : {}),
-        });
+        layers.push({ ...base, type: 'Convolution', ...kernelLayer(l, f, reader), group: 1 });
         break;
       }
       case 'Deconvolution': {
         expectArity(l, f, 1, 1);
-        const numOutput = intParam(l, 0, 0, f);
-        const kw = intParam(l, 1, 0, f);
-        const kh = intParam(l, 11, kw, f);
-        const dw = intParam(l, 2, 1, f);
-        const dh = intParam(l, 12, dw, f);
-        const sw = intParam(l, 3, 1, f);
-        const sh = intParam(l, 13, sw, f);
-        const pl = intParam(l, 4, 0, f);
-        const pr = intParam(l, 15, pl, f);
-        const pt = intParam(l, 14, pl, f);
-        const pb = intParam(l, 16, pt, f);
-        const biasTerm = intParam(l, 5, 0, f);
-        const weightSize = intParam(l, 6, 0, f);
         if (intParam(l, 18, 0, f) !== 0 || intParam(l, 19, 0, f) !== 0) unsupported(l, f, 'output padding (params 18/19)');
         if (intParam(l, 20, 0, f) !== 0 || intParam(l, 21, 0, f) !== 0) unsupported(l, f, 'fixed output size (params 20/21)');
         if (intParam(l, 28, 0, f) !== 0) unsupported(l, f, 'dynamic weight deconvolution (param 28)');
-        if ([pl, pr, pt, pb].some((p) => p < 0)) unsupported(l, f, 'automatic (SAME) padding');
-        if (numOutput <= 0 || kw <= 0 || kh <= 0 || weightSize % (numOutput * kw * kh) !== 0) {
-          unsupported(l, f, `weight size ${weightSize} for ${numOutput} outputs and a ${kh}×${kw} kernel`);
-        }
-        const activation = activationParam(l, f);
-        const weight = reader.tagged(weightSize, `layer ${l.name} weight`);
-        const bias = biasTerm ? reader.rawFloat32(numOutput, `layer ${l.name} bias`) : undefined;
-        layers.push({
-          ...base,
-          type: 'Deconvolution',
-          numOutput,
-          numInput: weightSize / (numOutput * kw * kh),
-          kernel: [kh, kw],
-          dilation: [dh, dw],
-          stride: [sh, sw],
-          pads: [pt, pl, pb, pr],
-          activation,
-          weight,
-          ...(bias ? { bias } : {}),
-        });
+        layers.push({ ...base, type: 'Deconvolution', ...kernelLayer(l, f, reader) });
         break;
       }
       case 'Pooling': {
