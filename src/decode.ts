@@ -1,12 +1,12 @@
 /** Reads an image with sharp into the pipeline's Image, orientation applied, with the metadata to carry over. */
 import { constants, type Stats } from 'node:fs';
 import { lstat, open, readlink, stat } from 'node:fs/promises';
-import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { errorLine, InputError, inputError } from './errors.js';
 import { isAnimatedPng, READABLE, sharpAgrees, sniff, SNIFF_BYTES, type FormatSpec, type ReadableFormat, type VideoDemuxer } from './formats.js';
 import { errnoText } from './messages.js';
-import { toEightBit, type Image, type ImageMetadata } from './image.js';
-import { pixelsFrom } from './sharp-raw.js';
+import type { Image, ImageMetadata } from './image.js';
+import { imageFrom } from './sharp-raw.js';
 
 /** An animated image's timing, carried to the output. */
 export interface Animation {
@@ -167,29 +167,25 @@ export async function decode(path: string, format: ReadableFormat, maxPixels: nu
   const cmyk = meta.space === 'cmyk';
   const grey = meta.channels !== undefined && meta.channels <= 2 && !meta.isPalette;
   const depth = depthOf(meta);
-  // sharp's raw 8-bit grey output drops an alpha channel; its 16-bit grey keeps it, each sample exactly v × 257.
-  const wide = depth === 16 || (grey && meta.channels === 2);
   const pages = frames === 'all' ? { animated: true } : { page: frames.page };
   const run = () => {
     const pipeline = sharp(bytes ?? path, { limitInputPixels: maxPixels, failOn: 'error', ...pages });
     // Rotating the stacked frames would turn the strip, not each frame; animations carry no orientation in practice.
     if (frames !== 'all') pipeline.autoOrient();
     if (!cmyk) pipeline.keepIccProfile();
-    pipeline.toColourspace(grey ? (wide ? 'grey16' : 'b-w') : wide ? 'rgb16' : 'srgb');
-    return pipeline.raw({ depth: wide ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+    // imageFrom reads in the depth and colour model asked for (grey with its alpha kept).
+    return imageFrom(pipeline.toColourspace(grey ? 'b-w' : 'srgb'), { channels: grey ? 1 : 3, depth });
   };
-  let decoded: { data: Buffer; info: OutputInfo };
+  let image: Image;
   try {
     // libvips keeps one error buffer for the process: another image failing at the same moment can clear it,
     // leaving "Unknown error". A second try recovers the real cause.
-    decoded = await run().catch((error: unknown) => (/^unknown error$/i.test(sharpError(error)) ? run() : Promise.reject(error)));
+    image = await run().catch((error: unknown) => (/^unknown error$/i.test(sharpError(error)) ? run() : Promise.reject(error)));
   } catch (error) {
     throw inputError('corruptInput', path, sharpError(error));
   }
-  const { data, info } = decoded;
-  const image: Image = { data: pixelsFrom(data, wide ? 16 : 8), width: info.width, height: info.height, channels: info.channels as Image['channels'], depth: wide ? 16 : 8 };
   return {
-    image: depth === 8 ? toEightBit(image) : image,
+    image,
     metadata: {
       icc: cmyk ? undefined : meta.icc,
       exif: meta.exif,

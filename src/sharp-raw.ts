@@ -32,7 +32,7 @@ export function sharpFrom(image: Image, frameHeight?: number): Sharp {
   }).toColourspace(colourspaceOf(image));
 }
 
-export function pixelsFrom(data: Buffer, depth: Image['depth']): Image['data'] {
+function pixelsFrom(data: Buffer, depth: Image['depth']): Image['data'] {
   if (depth === 8) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   // A Uint16Array view needs 2-byte alignment; copy in the rare case sharp's buffer lacks it.
   const aligned = data.byteOffset % 2 === 0 ? data : Buffer.from(data);
