@@ -46,14 +46,19 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `upscale …args` in-process; stdout and stderr are pipes (not TTYs), as in a script. */
-export async function cli(...args: string[]): Promise<CliRun> {
+/** Runs `upscale …args` in-process; stdout and stderr are pipes (not TTYs), as in a script, with no environment. */
+export function cli(...args: string[]): Promise<CliRun> {
+  return cliWith({}, ...args);
+}
+
+/** `cli` with this environment. */
+export async function cliWith(env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliRun> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (chunk) => (out += chunk));
   stderr.on('data', (chunk) => (err += chunk));
-  const code = await main(['node', 'upscale', ...args], { stdout, stderr, env: {} });
+  const code = await main(['node', 'upscale', ...args], { stdout, stderr, env });
   return { code, stdout: out, stderr: err };
 }

@@ -5,11 +5,9 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { main } from '../src/cli.js';
 import { upscale } from '../src/index.js';
-import { fixtures, scratch, type CliRun } from './helpers.js';
+import { cliWith, fixtures, scratch, type CliRun } from './helpers.js';
 
 const bin = join(fixtures, '..', 'bin', 'upscale.js');
 const cat = join(fixtures, 'images', 'cat.png');
@@ -33,18 +31,6 @@ function start(args: string[], env: Record<string, string> = {}) {
     child.on('close', (code, signal) => resolve({ code: code ?? -1, signal, stdout, stderr })),
   );
   return { child, done };
-}
-
-/** The CLI in-process with this environment (the helpers' `cli` gives it none). */
-async function cliWith(env: Record<string, string>, ...args: string[]): Promise<CliRun> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => (out += chunk));
-  stderr.on('data', (chunk) => (err += chunk));
-  const code = await main(['node', 'upscale', ...args], { stdout, stderr, env });
-  return { code, stdout: out, stderr: err };
 }
 
 const names = (files: { input: string }[]) => files.map((f) => f.input.split('/').pop()).sort();

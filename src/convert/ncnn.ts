@@ -44,35 +44,28 @@ export type Activation =
   | { readonly kind: 'leakyrelu'; readonly slope: number }
   | { readonly kind: 'sigmoid' };
 
-export interface ConvolutionLayer extends LayerBase {
-  readonly type: 'Convolution';
+/** What Convolution and Deconvolution share: the same size parameters (the same ids in ncnn), weights and bias. */
+interface KernelFields {
   readonly numOutput: number;
   readonly numInput: number;
   readonly kernel: readonly [number, number]; // [h, w]
   readonly dilation: readonly [number, number];
   readonly stride: readonly [number, number];
-  /** [top, left, bottom, right] */
+  /** [top, left, bottom, right]: padding for Convolution; for Deconvolution, what is cut from the full output. */
   readonly pads: readonly [number, number, number, number];
-  readonly group: number;
   readonly activation: Activation;
-  /** OIHW, numOutput × numInput × kh × kw */
+  /** numOutput × numInput × kh × kw (ncnn's order; ONNX ConvTranspose wants input channels first) */
   readonly weight: WeightBlob;
   readonly bias?: Float32Array;
 }
 
-export interface DeconvolutionLayer extends LayerBase {
+export interface ConvolutionLayer extends LayerBase, KernelFields {
+  readonly type: 'Convolution';
+  readonly group: number;
+}
+
+export interface DeconvolutionLayer extends LayerBase, KernelFields {
   readonly type: 'Deconvolution';
-  readonly numOutput: number;
-  readonly numInput: number;
-  readonly kernel: readonly [number, number]; // [h, w]
-  readonly dilation: readonly [number, number];
-  readonly stride: readonly [number, number];
-  /** What is cut from the full transposed-convolution output: [top, left, bottom, right] */
-  readonly pads: readonly [number, number, number, number];
-  readonly activation: Activation;
-  /** ncnn's order, numOutput × numInput × kh × kw (ONNX ConvTranspose wants input channels first) */
-  readonly weight: WeightBlob;
-  readonly bias?: Float32Array;
 }
 
 /** Average over the whole feature map: one value per channel. */
@@ -412,9 +405,7 @@ function activationParam(l: RawLayer, file: string): Activation {
   return unsupported(l, file, `fused activation type ${act} (param 9)`);
 }
 
-/** What Convolution and Deconvolution share: their size parameters (the same ids in ncnn), checked, and their weights. */
-type KernelFields = Omit<ConvolutionLayer, keyof LayerBase | 'type' | 'group'>;
-
+/** Convolution's and Deconvolution's shared parameters, checked, and their weights read. */
 function kernelLayer(l: RawLayer, f: string, reader: BinReader): KernelFields {
   const numOutput = intParam(l, 0, 0, f);
   const kw = intParam(l, 1, 0, f);
