@@ -237,7 +237,10 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
     .description('list the models with scale, architecture, parameters, licence and source')
     .option('--json', 'print { "models": [...] } on stdout')
     .action((flags: { json?: boolean }) => {
-      const networks = readManifest().map(({ name, scale, noise, architecture, parameters, macsPerPixel, receptiveFieldRadius, bestFor, speedClass, licence, source }) => ({
+      const manifest = readManifest();
+      // The int8 form that runs for a model: its own, or that of the network it runs (the x2/x3 anime graphs).
+      const int8Of = (entry: (typeof manifest)[number]) => entry.int8 ?? manifest.find((m) => m.name === entry.runs?.network)?.int8;
+      const networks = manifest.map((entry) => ({ entry, int8: int8Of(entry) })).map(({ entry: { name, scale, noise, architecture, parameters, macsPerPixel, receptiveFieldRadius, bestFor, speedClass, licence, source }, int8 }) => ({
         name,
         scale,
         // The --noise level a variant of realcugan or waifu2x-cunet answers to.
@@ -250,6 +253,8 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
         speedClass,
         licence: licence as string | null,
         source: `${source.package} ${source.path}` as string | null,
+        // --precision int8's PSNR against fp32 on the held-out set (README "int8"); null: no int8 form.
+        int8: int8 ? { worstPsnr: int8.worstPsnr, worstImage: int8.worstImage, medianPsnr: int8.medianPsnr } : null,
       }));
       // -m takes the baselines too, so a script validating -m against this list must find them; null where a field
       // does not apply to an interpolation.
@@ -265,6 +270,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
         speedClass: 'fast' as const,
         licence: null,
         source: null,
+        int8: null,
       }));
       const models = [...networks, ...baselines];
       if (flags.json) {
@@ -278,10 +284,11 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
           `${(m.parameters! / 1e6).toFixed(2)} M`,
           m.speedClass,
           m.bestFor,
+          m.int8 ? `${m.int8.worstPsnr} / ${m.int8.medianPsnr} dB` : '-',
           m.licence!,
           m.source!.split(' ')[0]!,
         ]);
-        const header = ['name', 'scale', 'noise', 'architecture', 'parameters', 'speed', 'best for', 'licence', 'source'];
+        const header = ['name', 'scale', 'noise', 'architecture', 'parameters', 'speed', 'best for', 'int8 worst / median', 'licence', 'source'];
         const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
         for (const row of [header, ...rows]) io.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
         io.stdout.write(`baselines: ${BASELINES.join(', ')} (x${BASELINE_SCALE} by default, any --scale)\n`);

@@ -20,7 +20,7 @@ import { writeReportPage } from './report.js';
 async function openRun(resolved: ResolvedOptions): Promise<{ run: Run; network?: Network }> {
   const chosen = resolveRun(resolved.model, resolved.scale, resolved.noise, resolved.optionName('noise'));
   const load = (model: NetworkModel) =>
-    loadNetwork(model, { device: resolved.device, precision: resolved.precision, onNotice: resolved.onNotice, optionName: resolved.optionName });
+    loadNetwork(model, { device: resolved.device, precision: resolved.precision, vnni: resolved.vnni, onNotice: resolved.onNotice, optionName: resolved.optionName });
   if (chosen.kind === 'unprobed') {
     // A custom model's scale is known only once it is loaded and probed, and a dry run must still report it.
     const network = await load(chosen.requested);

@@ -5,7 +5,7 @@
  * onnxruntime-node's `session.run` blocks the calling thread for the whole forward pass, so sessions live in a
  * child process: the main thread stays free to decode and encode other images, draw progress and answer Ctrl-C.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -91,24 +91,8 @@ export interface Network {
 
 type ConcretePrecision = 'fp32' | 'int8';
 export type Precision = 'auto' | ConcretePrecision;
-export const PRECISIONS = ['auto', 'fp32', 'int8'] as const satisfies readonly Precision[];
-
-/** `--precision auto` runs int8 only where its PSNR against fp32 on photos the calibration did not see is at least this. */
-export const AUTO_INT8_MIN_PSNR = 40;
-
-let flags: ReadonlySet<string> | undefined;
-/** The CPU's feature flags (Linux /proc/cpuinfo); none where that cannot be read. */
-export function cpuFlags(): ReadonlySet<string> {
-  try {
-    flags ??= new Set(/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim().split(/\s+/) ?? []);
-  } catch {
-    flags = new Set();
-  }
-  return flags;
-}
-
-/** VNNI (8-bit dot products) is what makes int8 convolutions faster than float32 ones: AVX-512 VNNI or AVX-VNNI. */
-export const hasVnni = (cpu: ReadonlySet<string> = cpuFlags()): boolean => cpu.has('avx512_vnni') || cpu.has('avx_vnni');
+/** fp32 first: the default, the same picture on every CPU; int8 and auto trade fidelity for speed when asked. */
+export const PRECISIONS = ['fp32', 'int8', 'auto'] as const satisfies readonly Precision[];
 
 /** The `pool<k>.use`, `.mean` and `.region` inputs, in order, as the network takes them; none given: the plain network. */
 function poolInputs(channels: readonly number[], pools?: PoolFeeds) {
@@ -317,6 +301,8 @@ async function openOn(path: string, device: ConcreteDevice): Promise<{ worker: S
 export interface LoadOptions {
   device: Device;
   precision: Precision;
+  /** Whether the CPU counts as having VNNI (cpu.ts), for `precision: 'auto'`. */
+  vnni: boolean;
   /** How messages name the model, device and precision options (`model` or `--model`). */
   optionName: (key: 'model' | 'device' | 'precision') => string;
   /** Called with the line saying which device and precision run and why, when either was chosen here. */
@@ -340,9 +326,7 @@ export function cpuPrecision(model: NetworkModel, requested: Precision, vnni: bo
   if (requested === 'fp32' || !model.int8) return { precision: 'fp32' };
   if (requested === 'int8') return { precision: 'int8', ...(!vnni && { why: messages.int8NoVnni() }) };
   if (!vnni) return { precision: 'fp32', why: messages.int8NeedsVnni(option) };
-  const { heldOutPsnr } = model.int8;
-  if (heldOutPsnr < AUTO_INT8_MIN_PSNR) return { precision: 'fp32', why: messages.int8TooFar(heldOutPsnr, AUTO_INT8_MIN_PSNR, option) };
-  return { precision: 'int8', why: messages.int8Chosen(heldOutPsnr, option) };
+  return { precision: 'int8', why: messages.int8Chosen(model.int8.worstPsnr, model.int8.medianPsnr, option) };
 }
 
 async function openSession(model: NetworkModel, options: LoadOptions): Promise<OpenedSession> {
@@ -355,7 +339,7 @@ async function openSession(model: NetworkModel, options: LoadOptions): Promise<O
     }
   };
   const onCpu = async (reasons: string[]) => {
-    const { precision, why } = cpuPrecision(model, options.precision, hasVnni(), options.optionName('precision'));
+    const { precision, why } = cpuPrecision(model, options.precision, options.vnni, options.optionName('precision'));
     const all = why ? [...reasons, why] : reasons;
     const notice = options.device === 'auto' || why ? messages.deviceChosen('cpu', precision, all.join('; ')) : undefined;
     return { ...(await open('cpu', precision === 'int8' ? model.int8!.path : model.path)), device: 'cpu' as const, precision, ...(notice && { notice }) };

@@ -127,10 +127,9 @@ export const messages = {
   int8OnCpu: () => 'int8 runs on the CPU',
   int8NoVnni: () =>
     'this CPU has no VNNI (avx512_vnni or avx_vnni), which int8 is made for: the output is the same, its speed against fp32 varies between such CPUs (npm run bench measures it)',
-  int8NeedsVnni: (option: string) => `auto picks int8 only on CPUs with VNNI (avx512_vnni or avx_vnni), which this one lacks; ${option} int8 runs it anyway`,
-  int8TooFar: (psnr: number, min: number, option: string) =>
-    `the int8 model's PSNR against fp32 on held-out photos is ${psnr} dB, under the ${min} dB auto requires; ${option} int8 runs it anyway`,
-  int8Chosen: (psnr: number, option: string) => `this CPU has VNNI and the int8 model's PSNR against fp32 on held-out photos is ${psnr} dB; ${option} fp32 for the exact model`,
+  int8NeedsVnni: (option: string) => `${option} auto picks int8 only on CPUs with VNNI (avx512_vnni or avx_vnni), which this one lacks`,
+  int8Chosen: (worst: number, median: number, option: string) =>
+    `${option} auto: this CPU has VNNI, so int8, whose output differs from fp32's (PSNR on the held-out set: worst ${worst} dB, median ${median} dB); ${option} fp32 for the exact model`,
   sixteenBitInFp32: () => 'upscale: 16-bit images run in fp32 (the int8 model reads 8-bit samples)',
   noInt8: (option: string, model: string, withInt8: readonly string[]) =>
     `${option} int8: ${shown(model)} has no int8 form; ${withInt8.join(', ')} have one. Use ${option} fp32 or auto`,

@@ -14,6 +14,7 @@ import { checkNameTemplate, DEFAULT_NAMES, NAME_FIELDS } from './outputs.js';
 import { UsageError } from './errors.js';
 import { messages } from './messages.js';
 import { DEVICES, PRECISIONS, type Device, type Precision } from './inference.js';
+import { CPU_FEATURES_VARIABLE, hasVnni } from './cpu.js';
 import { isExecutableFile } from './ffmpeg.js';
 import type { FileResult } from './pipeline.js';
 import type { Batch } from './summary.js';
@@ -62,8 +63,8 @@ export interface UpscaleOptions {
   tileOverlap?: number | string;
   device?: Device | string;
   /**
-   * `fp32`, `int8` (realesr-general-x4v3 and realesr-animevideov3, on the CPU; made for CPUs with VNNI), or `auto`:
-   * int8 where the CPU has VNNI and the int8 model is close enough to fp32, else fp32.
+   * `fp32` (default: the same picture on every CPU), `int8` (the models with an int8 form, on the CPU; faster on CPUs
+   * with VNNI, close to fp32 but not equal), or `auto`: int8 where the CPU has VNNI (see cpu.ts), else fp32.
    */
   precision?: Precision | string;
   /** Images in flight at once. */
@@ -124,7 +125,7 @@ export interface UpscaleOptions {
   shard?: Shard | 'auto' | string;
   /** The shard count for `shard: 'auto'` where the environment gives none (a Kubernetes Indexed Job). */
   shardCount?: number | string;
-  /** Where `shard: 'auto'` looks; default `process.env`. */
+  /** Where `shard: 'auto'` and UPSCALE_CPU_FEATURES (cpu.ts) are read; default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
   onEvent?: (event: UpscaleEvent) => void;
   /**
@@ -153,6 +154,8 @@ export interface ResolvedOptions {
   tileOverlap?: number;
   device: Device;
   precision: Precision;
+  /** Whether the CPU counts as having VNNI (cpu.ts: UPSCALE_CPU_FEATURES in `env`, else the CPU's own flags). */
+  vnni: boolean;
   concurrency: number;
   format?: Format;
   quality?: number;
@@ -434,9 +437,10 @@ export const OPTIONS = {
   device: { arg: '<device>', help: (devices) => `execution provider: ${devices}`, parse: oneOf(DEVICES), default: 'auto' },
   precision: {
     arg: '<precision>',
-    help: (choices) => `${choices}: int8 runs realesr-general-x4v3 and realesr-animevideov3 on the CPU; auto picks it where the CPU has VNNI`,
+    help: (choices) =>
+      `${choices}: fp32 is the same picture on every CPU; int8 (CPU only; models with an int8 form, see \`upscale models\`) is faster on CPUs with VNNI and close to fp32, not equal; auto: int8 where the CPU has VNNI (or ${CPU_FEATURES_VARIABLE}=vnni), else fp32`,
     parse: oneOf(PRECISIONS),
-    default: 'auto',
+    default: 'fp32',
   },
   concurrency: {
     short: 'j',
@@ -581,6 +585,7 @@ export function resolveOptions(options: UpscaleOptions = {}, spelling: Spelling 
     tileOverlap: values.tileOverlap,
     device: values.device,
     precision: checkPrecision(values.precision, values.model, values.device, name),
+    vnni: hasVnni(options.env ?? process.env),
     concurrency: values.concurrency ?? defaultConcurrency(values.model),
     format: values.format,
     quality: values.quality,

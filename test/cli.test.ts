@@ -34,7 +34,7 @@ describe('usage errors: exit 2, one line naming the flag, nothing written', () =
     [['--resize', 'big'], 'upscale: Expected WxH, Wx, xH or WxH! with whole numbers of pixels for --resize but received "big"'],
     [['--rotate', 'left'], 'upscale: Expected number between -360 and 360 for --rotate but received "left"'],
     [['--overwrite', '--skip-existing'], 'upscale: --overwrite and --skip-existing cannot be used together'],
-    [['--precision', 'int4'], 'upscale: Expected one of auto, fp32, int8 for --precision but received "int4"'],
+    [['--precision', 'int4'], 'upscale: Expected one of fp32, int8, auto for --precision but received "int4"'],
     [
       ['--precision', 'int8', '-m', 'realesrgan-x4plus'],
       'upscale: --precision int8: realesrgan-x4plus has no int8 form; realesr-animevideov3, realesr-animevideov3-x2, realesr-animevideov3-x3, realesr-animevideov3-x4, realesr-general-x4v3 have one. Use --precision fp32 or auto',

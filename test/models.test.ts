@@ -123,7 +123,7 @@ describe('manifest', () => {
       expect(Object.keys(m).sort()).toEqual(
         ['architecture', 'bestFor', 'file', 'licence', 'macsPerPixel', 'name', 'parameters', 'receptiveFieldRadius', 'scale', 'sha256', 'source', 'speedClass', ...runs, ...unet, ...int8].sort(),
       );
-      if (m.int8) expect(Object.keys(m.int8).sort()).toEqual(['file', 'heldOutPsnr', 'sha256']);
+      if (m.int8) expect(Object.keys(m.int8).sort()).toEqual(['file', 'medianPsnr', 'sha256', 'worstImage', 'worstPsnr']);
       expect(Object.keys(m.source).sort()).toEqual(['package', 'path', 'sha256']);
       expect(m.licence).toBe(m.architecture === 'CUNet' ? 'MIT' : 'BSD-3-Clause');
       expect(m.speedClass).toBe(m.architecture === 'RRDBNet' ? 'slow' : 'fast');

@@ -24,7 +24,7 @@ import { resizeTo } from '../edit.js';
 import { encodeToFile } from '../encode.js';
 import { findFfmpeg } from '../ffmpeg.js';
 import type { Image } from '../image.js';
-import { cpuFlags } from '../inference.js';
+import { detectedCpuFlags } from '../cpu.js';
 import type { FileResult } from '../pipeline.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -283,7 +283,7 @@ async function main() {
       if (!asJson) process.stderr.write(`  done ${c.model} ${rows.at(-1)!.input} ${c.label ?? ''}\n`);
     }
     const torch = args.includes('--torch') ? await againstTorch(work, photo, manifest) : [];
-    const flags = cpuFlags();
+    const flags = detectedCpuFlags();
     const features = Object.fromEntries(Object.entries(FEATURES).map(([name, any]) => [name, any.some((f) => flags.has(f))]));
     const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), features };
     if (asJson) {

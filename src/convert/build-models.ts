@@ -357,7 +357,7 @@ export async function buildModels(root: string): Promise<Manifest> {
         `${entry.parameters} params, ${(entry.macsPerPixel / 1e6).toFixed(3)} M MACs/px, RF radius ${entry.receptiveFieldRadius}`,
     );
   }
-  const photos = fileURLToPath(new URL('../../fixtures/photos/', import.meta.url));
+  const sets = { calibration: fileURLToPath(new URL('../../fixtures/photos/', import.meta.url)), heldOut: fileURLToPath(new URL('../../fixtures/held-out/', import.meta.url)) };
   for (const [i, entry] of models.entries()) {
     const runs = networkThenResize(graphs[i]!.graph, graphs[i]!.binSha256, graphs);
     if (runs) entry.runs = runs;
@@ -365,10 +365,11 @@ export async function buildModels(root: string): Promise<Manifest> {
     if (entry.architecture !== 'SRVGGNetCompact' || runs) continue;
     const file = `${entry.name}.int8.onnx`;
     const docString = `int8 form of ${entry.file} for CPUs with VNNI, calibrated by npm run models:build (src/convert/calibration.ts).`;
-    const int8 = await buildInt8(entry.name, graphs[i]!.graph, await readFile(join(outDir, entry.file)), photos, docString);
+    const int8 = await buildInt8(entry.name, graphs[i]!.graph, await readFile(join(outDir, entry.file)), sets, docString);
     await writeFile(join(outDir, file), int8.onnx);
-    entry.int8 = { file, sha256: sha256(int8.onnx), heldOutPsnr: int8.heldOutPsnr };
-    console.log(`${file}: ${(int8.onnx.byteLength / 1e6).toFixed(1)} MB, ${int8.heldOutPsnr} dB against float32 on held-out photos`);
+    const worstImage = Object.entries(int8.fidelity).find(([, psnr]) => psnr === int8.worstPsnr)![0];
+    entry.int8 = { file, sha256: sha256(int8.onnx), worstPsnr: int8.worstPsnr, worstImage, medianPsnr: int8.medianPsnr };
+    console.log(`${file}: ${(int8.onnx.byteLength / 1e6).toFixed(1)} MB; against float32 on the held-out set: worst ${int8.worstPsnr} dB (${worstImage}), median ${int8.medianPsnr} dB`);
   }
   const manifest: Manifest = { models };
   await writeFile(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -1,15 +1,18 @@
 /**
  * The int8 form of an SRVGGNetCompact, and the float64 reference that calibrates it.
  *
- * The int8 graph is all-integer from the first convolution to the last (the form that runs 3.3× faster than float32
- * on CPUs with VNNI; a float op between convolutions, or int8 activations, loses that): per layer a QLinearConv 3×3
- * with int8 weights scaled per output channel and uint8 activations, then the PReLU written as in prelu.ts,
- * y + Relu((s − 1)·y), as a depthwise 1×1 QLinearConv whose output zero point of 0 does the Relu, and a QLinearAdd.
- * Only the 8-bit input's quantisation (exact: k/255 is k) and the last layer's pixel shuffle and residual add are
- * float.
+ * The int8 part of the graph is all-integer (a float op between integer convolutions loses most of their speed): per
+ * layer a QLinearConv 3×3 with int8 weights scaled per output channel and uint8 activations, then the PReLU written
+ * as in prelu.ts, y + Relu((s − 1)·y), as a depthwise 1×1 QLinearConv whose output zero point of 0 does the Relu, and
+ * a QLinearAdd. The 8-bit input's quantisation is exact (k/255 is k); the last `floatTail` convolutions, the pixel
+ * shuffle and the residual add are float32.
+ *
+ * What keeps it close to float32 (calibration.ts measures it): the hidden channels' ranges are equalised before the
+ * ranges are taken (`equalise`), each range ends at a high percentile of the calibration's values, and the weights are
+ * rounded by GPTQ against their inputs' correlations (`roundAlong`), not to nearest.
  *
  * onnxruntime has no float64 convolution, so the reference writes each 3×3 convolution as the nine shifted copies of
- * its input stacked along channels and one Einsum: float64 throughout, so its statistics, and the fidelity measured
+ * its input stacked along channels and one MatMul: float64 throughout, so its statistics, and the fidelity measured
  * against it, do not depend on the CPU that builds the models (float32 kernels differ in rounding from one
  * instruction set to another).
  */
@@ -95,10 +98,12 @@ class Graph {
 /**
  * The chain in float64: input `input` [1,3,H,W], outputs `output` and `y0`…`y{n-1}`, each convolution's output
  * before its activation (the last one's before the pixel shuffle and the residual add), channels last ([1,H,W,C]):
- * the layout in which a MatMul broadcasts over the pixels.
+ * the layout in which a MatMul broadcasts over the pixels; with `gramStride`, also `h0`…, the Gram matrix of each
+ * convolution's inputs over every gramStride-th pixel, for GPTQ.
  */
-export function referenceOnnx(chain: SrvggChain): Uint8Array {
+export function referenceOnnx(chain: SrvggChain, gramStride = 0): Uint8Array {
   const g = new Graph();
+  const gram: string[] = [];
   const pads = g.init('pads', [8], DT.INT64, [0, 1, 1, 0, 0, 1, 1, 0]);
   const axes = g.init('axes', [2], DT.INT64, [1, 2]);
   const far = 2 ** 40;
@@ -110,6 +115,14 @@ export function referenceOnnx(chain: SrvggChain): Uint8Array {
     const padded = g.node('Pad', [x, pads], `${l.name}.pad`);
     const shifted = taps.map(([s, e], t) => g.node('Slice', [padded, s!, e!, axes], `${l.name}.tap${t}`));
     const stacked = g.node('Concat', shifted, `${l.name}.taps`, [attrInt('axis', 3)]);
+    if (gramStride > 0) {
+      // The convolution's inputs as rows (one per pixel, tap-major like the weights; every gramStride-th pixel): their
+      // Gram matrix, XᵀX.
+      const all = g.node('Reshape', [stacked, g.init(`${l.name}.flat`, [2], DT.INT64, [-1, 9 * l.numInput])], `${l.name}.rows`);
+      const [start, end, axis, step] = [[0], [far], [0], [gramStride]].map((v, k) => g.init(`${l.name}.gram${k}`, [1], DT.INT64, v));
+      const x = g.node('Slice', [all, start!, end!, axis!, step!], `${l.name}.sampled`);
+      gram.push(g.node('MatMul', [g.node('Transpose', [x], `${l.name}.xt`, [attrInts('perm', [1, 0])]), x], `h${gram.length}`));
+    }
     // Rows tap-major, to match the stacking: row t·C + c holds W[·, c, t].
     const cin = l.numInput;
     const cout = l.numOutput;
@@ -143,7 +156,11 @@ export function referenceOnnx(chain: SrvggChain): Uint8Array {
     nodes: g.nodes,
     initializers: g.inits,
     inputs: [imageValue('input', DT.DOUBLE, 3, 'height', 'width')],
-    outputs: [imageValue('output', DT.DOUBLE, 3, 'out_height', 'out_width'), ...outputs.map((name, i) => valueInfo(name, DT.DOUBLE, [1, 'height', 'width', chain.convs[i]!.numOutput]))],
+    outputs: [
+      imageValue('output', DT.DOUBLE, 3, 'out_height', 'out_width'),
+      ...outputs.map((name, i) => valueInfo(name, DT.DOUBLE, [1, 'height', 'width', chain.convs[i]!.numOutput])),
+      ...gram.map((name, i) => valueInfo(name, DT.DOUBLE, [9 * chain.convs[i]!.numInput, 9 * chain.convs[i]!.numInput])),
+    ],
   });
 }
 
@@ -239,6 +256,31 @@ export function calibrate(chain: SrvggChain, into: Calibration, y: readonly Floa
   }
 }
 
+/**
+ * The same network with each hidden channel's activations brought to a like range (cross-layer equalisation, Nagel
+ * et al. 2019): convolution i's output channel c scaled by s ≥ 1, convolution i + 1's weights on that channel by 1/s.
+ * The same function to float32 rounding (the activation, x + Relu(k·x), commutes with a positive scale), and it lets
+ * one uint8 range per tensor serve every channel: without it the quiet channels get a few of the 256 steps.
+ * `ranges[i][c]` is channel c's largest magnitude after convolution i; `strength` 1 equalises fully, less leaves
+ * part of the spread to the activations, sparing the next layer's weights, which shrink on the scaled channels.
+ */
+export function equalise(chain: SrvggChain, ranges: readonly Float64Array[], strength: number, maxScale = 64): SrvggChain {
+  const convs = chain.convs.map((l) => ({ ...l, weight: { ...l.weight, float32: Float32Array.from(l.weight.float32) }, bias: Float32Array.from(l.bias!) }));
+  for (const [i, r] of ranges.entries()) {
+    const top = Math.max(...r);
+    const [here, next] = [convs[i]!, convs[i + 1]!];
+    const per = here.numInput * 9;
+    for (let c = 0; c < r.length; c++) {
+      const s = r[c]! > 0 ? Math.min(maxScale, (top / r[c]!) ** strength) : 1;
+      if (s === 1) continue;
+      for (let k = 0; k < per; k++) here.weight.float32[c * per + k]! *= s;
+      here.bias[c]! *= s;
+      for (let o = 0; o < next.numOutput; o++) for (let t = 0; t < 9; t++) next.weight.float32[(o * next.numInput + c) * 9 + t]! /= s;
+    }
+  }
+  return { ...chain, convs };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Quantisation
 
@@ -262,7 +304,8 @@ function affine([lo, hi]: [number, number]): Affine {
  * |q1| + |q2| ≤ 128; then every CPU computes the same exact sums, so the int8 output (and this build's fidelity
  * figure) does not depend on the CPU. Within that, each channel's scale is the one with the least squared error.
  */
-function perChannel(l: ConvolutionLayer): { q: Int8Array; scale: Float32Array } {
+function perChannel(l: ConvolutionLayer, hessian?: Float64Array): { q: Int8Array; scale: Float32Array } {
+  const u = hessian && inverseFactor(hessian, l.numInput * 9);
   const { numOutput: rows, numInput: channels } = l;
   const taps = l.kernel[0] * l.kernel[1];
   const per = channels * taps;
@@ -313,25 +356,126 @@ function perChannel(l: ConvolutionLayer): { q: Int8Array; scale: Float32Array } 
       if (error < bestError) [bestError, best] = [error, s];
     }
     scale[o] = best;
-    quantise(best, candidate);
+    if (u) roundAlong(row, best, u, candidate);
+    else quantise(best, candidate);
     for (let t = 0; t < taps; t++) for (let c = 0; c < channels; c++) q[(o * channels + c) * taps + t] = candidate[t * channels + c]!;
   }
   return { q, scale };
 }
 
+/**
+ * The upper Cholesky factor U of H⁻¹ (H⁻¹ = UᵀU) for a convolution's inputs' Gram matrix H (K × K), damped by 1 % of
+ * its mean diagonal, as GPTQ (Frantar et al. 2022) uses it. H is first rounded to float32 so that float64 rounding
+ * noise from the CPU that summed it cannot change a weight.
+ */
+function inverseFactor(gram: Float64Array, k: number): Float64Array {
+  const h = Float64Array.from(gram, (v) => Math.fround(v));
+  let mean = 0;
+  for (let i = 0; i < k; i++) mean += h[i * k + i]! / k;
+  for (let i = 0; i < k; i++) h[i * k + i] = h[i * k + i]! === 0 ? 1 : h[i * k + i]! + 0.01 * mean;
+  const cholesky = (a: Float64Array) => {
+    // In place: the lower factor L (A = LLᵀ) in the lower triangle; the upper one zeroed.
+    for (let j = 0; j < k; j++) {
+      let d = a[j * k + j]!;
+      for (let p = 0; p < j; p++) d -= a[j * k + p]! ** 2;
+      d = Math.sqrt(Math.max(d, 1e-300));
+      a[j * k + j] = d;
+      for (let i = j + 1; i < k; i++) {
+        let v = a[i * k + j]!;
+        for (let p = 0; p < j; p++) v -= a[i * k + p]! * a[j * k + p]!;
+        a[i * k + j] = v / d;
+      }
+      for (let i = 0; i < j; i++) a[i * k + j] = 0;
+    }
+  };
+  cholesky(h);
+  // L⁻¹ by forward substitution, then H⁻¹ = L⁻ᵀL⁻¹.
+  const inv = new Float64Array(k * k);
+  for (let c = 0; c < k; c++) {
+    for (let i = c; i < k; i++) {
+      let v = i === c ? 1 : 0;
+      for (let p = c; p < i; p++) v -= h[i * k + p]! * inv[p * k + c]!;
+      inv[i * k + c] = v / h[i * k + i]!;
+    }
+  }
+  const hinv = new Float64Array(k * k);
+  for (let i = 0; i < k; i++)
+    for (let j = 0; j <= i; j++) {
+      let v = 0;
+      for (let p = i; p < k; p++) v += inv[p * k + i]! * inv[p * k + j]!;
+      hinv[i * k + j] = v;
+      hinv[j * k + i] = v;
+    }
+  cholesky(hinv);
+  // U = Mᵀ for H⁻¹ = MMᵀ.
+  const u = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) for (let j = i; j < k; j++) u[i * k + j] = hinv[j * k + i]!;
+  return u;
+}
+
+/**
+ * GPTQ's rounding of one row (K order) at scale s: each weight's rounding error is spread over the weights not yet
+ * rounded as the inputs' correlations say, so the convolution's output error, not the weights', is kept small. The
+ * pair bound (see perChannel) holds: a pair's second weight is clamped against its first.
+ */
+function roundAlong(source: Float64Array, s: number, u: Float64Array, out: Int8Array): void {
+  const k = source.length;
+  const w = Float64Array.from(source);
+  for (let i = 0; i < k; i++) {
+    let q = Math.max(-127, Math.min(127, Math.round(w[i]! / s)));
+    if (i % 2 === 1 && q * out[i - 1]! > 0 && Math.abs(q) + Math.abs(out[i - 1]!) > 128) q = Math.sign(q) * (128 - Math.abs(out[i - 1]!));
+    out[i] = q;
+    const e = (w[i]! - q * s) / u[i * k + i]!;
+    for (let j = i + 1; j < k; j++) w[j] = w[j]! - e * u[i * k + j]!;
+  }
+}
+
+/** How the int8 graph is made beyond the calibration's ranges. */
+export interface Int8Options {
+  /** The last `floatTail` convolutions (with their activations) stay float32, after one DequantizeLinear. */
+  readonly floatTail?: number;
+  /** Per convolution, the Gram matrix of its inputs (referenceOnnx's `h<i>`): the weights are then rounded by GPTQ. */
+  readonly grams?: readonly Float64Array[];
+}
+
 /** The int8 graph: input and output as the float32 model's, so the tool runs either the same way. */
-export function int8Onnx(chain: SrvggChain, stats: Calibration, docString: string): Uint8Array {
+export function int8Onnx(chain: SrvggChain, stats: Calibration, docString: string, { floatTail = 0, grams }: Int8Options = {}): Uint8Array {
   const g = new Graph();
   const scalar = (base: string, v: number) => g.init(base, [], DT.FLOAT, [v]);
   const zero = (base: string, v: number) => g.init(base, [], DT.UINT8, [v]);
   const q = (base: string, a: Affine) => [scalar(`${base}.scale`, a.scale), zero(`${base}.zero_point`, a.zeroPoint)];
 
-  let x = g.node('QuantizeLinear', ['input', ...q('input', { scale: 1 / 255, zeroPoint: 0 })], 'input.q');
-  let xq: Affine = { scale: Math.fround(1 / 255), zeroPoint: 0 };
   const last = chain.convs.length - 1;
+  const firstFloat = chain.convs.length - floatTail;
+  // The 8-bit input's quantisation is exact: k/255 is k.
+  let xq: Affine = { scale: Math.fround(1 / 255), zeroPoint: 0 };
+  let x = firstFloat > 0 ? g.node('QuantizeLinear', ['input', ...q('input', xq)], 'input.q') : 'input';
+  const upsampled = () =>
+    g.node('Resize', ['input', '', g.init('upsample.scales', [4], DT.FLOAT, [1, 1, chain.factor, chain.factor])], 'upsampled', [
+      attrString('coordinate_transformation_mode', 'asymmetric'),
+      attrString('mode', 'nearest'),
+      attrString('nearest_mode', 'floor'),
+    ]);
+  const shuffle = (real: string) => g.node('DepthToSpace', [real], 'shuffled', [attrInt('blocksize', chain.factor), attrString('mode', 'CRD')]);
   for (const [i, l] of chain.convs.entries()) {
     const c = l.numOutput;
-    const w = perChannel(l);
+    if (i >= firstFloat) {
+      const real = i === firstFloat && i > 0 ? g.node('DequantizeLinear', [x, ...q(`${l.name}.x`, xq)], `${l.name}.x.float`) : x;
+      const y = g.node(
+        'Conv',
+        [real, g.init(`${l.name}.weight`, [c, l.numInput, 3, 3], DT.FLOAT, l.weight.float32), g.init(`${l.name}.bias`, [c], DT.FLOAT, l.bias!)],
+        l.name,
+        [attrInts('kernel_shape', [3, 3]), attrInts('pads', [1, 1, 1, 1])],
+      );
+      if (i === last) {
+        g.node('Add', [shuffle(y), upsampled()], 'output');
+        break;
+      }
+      const scaled = g.node('Mul', [y, g.init(`act${i}.coeff`, [c, 1, 1], DT.FLOAT, chain.coeffs[i]!)], `act${i}.scaled`);
+      x = g.node('Add', [y, g.node('Relu', [scaled], `act${i}.relu`)], `act${i}`);
+      continue;
+    }
+    const w = perChannel(l, grams?.[i]);
     const bias = Int32Array.from(l.bias!, (b, o) => Math.round(b / (xq.scale * w.scale[o]!)));
     const yq = affine(stats.y[i]!.range());
     const y = g.node(
@@ -349,13 +493,7 @@ export function int8Onnx(chain: SrvggChain, stats: Calibration, docString: strin
     );
     if (i === last) {
       const real = g.node('DequantizeLinear', [y, ...q(`${l.name}.out`, yq)], `${l.name}.float`);
-      const shuffled = g.node('DepthToSpace', [real], 'shuffled', [attrInt('blocksize', chain.factor), attrString('mode', 'CRD')]);
-      const up = g.node('Resize', ['input', '', g.init('upsample.scales', [4], DT.FLOAT, [1, 1, chain.factor, chain.factor])], 'upsampled', [
-        attrString('coordinate_transformation_mode', 'asymmetric'),
-        attrString('mode', 'nearest'),
-        attrString('nearest_mode', 'floor'),
-      ]);
-      g.node('Add', [shuffled, up], 'output');
+      g.node('Add', [shuffle(real), upsampled()], 'output');
       break;
     }
     const k = chain.coeffs[i]!;
