@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { runProcess } from '../dist/cli.js';
+import { runProcess } from '../dist/cli/cli.js';
 
 process.exitCode = await runProcess(process.argv);

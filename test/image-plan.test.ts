@@ -1,7 +1,7 @@
 /** The plan of one image: passes, planes, tiles and the memory budget, from sizes alone (no pixels). */
 import { describe, expect, it } from 'vitest';
-import { findModel, probedRun, resolveRun, type Run } from '../src/catalog.js';
-import { defaultOverlap, defaultTile, passesFor, planImage, type ImageShape } from '../src/image-plan.js';
+import { findModel, probedRun, resolveRun, type Run } from '../src/models/catalog.js';
+import { defaultOverlap, defaultTile, passesFor, planImage, type ImageShape } from '../src/run/image-plan.js';
 
 describe('tile defaults and passes', () => {
   const srvgg = { kind: 'network' as const, name: 'x4v3', path: '', receptiveFieldRadius: 34, architecture: 'SRVGGNetCompact' as const };

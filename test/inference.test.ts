@@ -1,6 +1,6 @@
 /** The inference process's conversion of a network's output to the samples that cross the pixel pipe. */
 import { describe, expect, it } from 'vitest';
-import { quantise } from '../src/inference-child.cjs';
+import { quantise } from '../src/inference/inference-child.cjs';
 
 describe('quantise: NCHW float32 in [0, 1] to HWC samples', () => {
   it.each([

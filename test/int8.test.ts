@@ -6,12 +6,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import type { NetworkModel } from '../src/catalog.js';
+import type { NetworkModel } from '../src/models/catalog.js';
 import { attrInts, decodeOnnx, DT, encodeModel, tensor, valueInfo } from '../src/convert/onnx.js';
 import { upscale } from '../src/index.js';
-import { CPU_FEATURES_VARIABLE, detectedCpuFlags, flagsHaveVnni, hasVnni } from '../src/cpu.js';
-import { cpuPrecision } from '../src/inference.js';
-import { messages } from '../src/messages.js';
+import { CPU_FEATURES_VARIABLE, detectedCpuFlags, flagsHaveVnni, hasVnni } from '../src/inference/cpu.js';
+import { cpuPrecision } from '../src/inference/inference.js';
+import { messages } from '../src/core/messages.js';
 import { fixtures, pixels, psnr, scratch } from './helpers.js';
 
 const models = join(fixtures, '..', 'models');

@@ -67,9 +67,9 @@ describe('errors name what the caller knows', () => {
 });
 
 describe('typed names', () => {
-  it('src/model-names.ts is what the model build writes from the manifest', async () => {
-    const { modelNamesSource, readManifest } = await import('../src/catalog.js');
-    expect(readFileSync(join(fixtures, '..', 'src', 'model-names.ts'), 'utf8')).toBe(modelNamesSource(readManifest()));
+  it('src/models/model-names.ts is what the model build writes from the manifest', async () => {
+    const { modelNamesSource, readManifest } = await import('../src/models/catalog.js');
+    expect(readFileSync(join(fixtures, '..', 'src', 'models', 'model-names.ts'), 'utf8')).toBe(modelNamesSource(readManifest()));
   });
 
   it('a misspelt model or format does not compile; shipped names, baselines, .onnx paths and aliases do', () => {

@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ManifestEntry } from '../src/catalog.js';
+import type { ManifestEntry } from '../src/models/catalog.js';
 import { buildModels } from '../src/convert/build-models.js';
-import { toEightBit } from '../src/image.js';
-import { resample } from '../src/resample.js';
+import { toEightBit } from '../src/core/image.js';
+import { resample } from '../src/pixels/resample.js';
 import { scratch } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

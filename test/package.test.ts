@@ -22,7 +22,7 @@ describe('npm pack', () => {
     // --ignore-scripts: dist/ is already built by `npm install`; packing must not rebuild it mid-test.
     const name = execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', packed], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop()!;
     const listing = execFileSync('tar', ['-tzf', join(packed, name)], { encoding: 'utf8' }).split('\n');
-    expect(listing).toEqual(expect.arrayContaining(['package/bin/upscale.js', 'package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/inference-child.cjs', 'package/models/manifest.json', 'package/models/realesr-general-x4v3.onnx', 'package/models/LICENSE', 'package/web/page.js', 'package/web/page.css']));
+    expect(listing).toEqual(expect.arrayContaining(['package/bin/upscale.js', 'package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/inference/inference-child.cjs', 'package/models/manifest.json', 'package/models/realesr-general-x4v3.onnx', 'package/models/LICENSE', 'package/web/page.js', 'package/web/page.css']));
     expect(listing.some((f) => f.startsWith('package/src/') || f.startsWith('package/test/'))).toBe(false);
 
     const empty = scratch();

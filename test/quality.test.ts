@@ -3,8 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { bleedTransparent } from '../src/bleed.js';
-import { orient, type Image } from '../src/image.js';
+import { bleedTransparent } from '../src/pixels/bleed.js';
+import { orient, type Image } from '../src/core/image.js';
 import { upscale } from '../src/index.js';
 import { cli, fixtures, pixels, psnr, scratch, type Pixels } from './helpers.js';
 

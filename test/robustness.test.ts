@@ -19,7 +19,7 @@ const catJpeg = join(fixtures, 'images', 'cat-p3.jpg');
 async function cliWithoutReadOverride(args: string[]): Promise<CliRun> {
   const script = `const { runProcess } = await import(process.argv[1]); process.exitCode = await runProcess(['node', 'upscale', ...process.argv.slice(2)]);`;
   const caps = '-dac_override,-dac_read_search';
-  const child = spawn('setpriv', [`--inh-caps=${caps}`, `--bounding-set=${caps}`, process.execPath, '--input-type=module', '-e', script, join(fixtures, '..', 'dist', 'cli.js'), ...args], {
+  const child = spawn('setpriv', [`--inh-caps=${caps}`, `--bounding-set=${caps}`, process.execPath, '--input-type=module', '-e', script, join(fixtures, '..', 'dist', 'cli', 'cli.js'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { makeProgress } from '../src/progress.js';
-import type { UpscaleEvent } from '../src/options.js';
+import { makeProgress } from '../src/cli/progress.js';
 import { cli, fixtures, pixels, psnr, scratch } from './helpers.js';
+import type { UpscaleEvent } from '../src/core/results.js';
 
 const bin = join(fixtures, '..', 'bin', 'upscale.js');
 const cat = join(fixtures, 'images', 'cat.png');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Stitcher } from '../src/stitch.js';
-import { planTiles, type TilePlan } from '../src/tile.js';
-import type { Image } from '../src/image.js';
+import { Stitcher } from '../src/pixels/stitch.js';
+import { planTiles, type TilePlan } from '../src/pixels/tile.js';
+import type { Image } from '../src/core/image.js';
 
 /** A deterministic pseudo-random RGB picture (HWC) with samples of the given depth; R = G = B when `grey`. */
 function picture(width: number, height: number, depth: 8 | 16, grey: boolean): Image['data'] {

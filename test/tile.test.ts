@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { axisWeights, featherFor, planAxis, planTiles, poolSpan, weightSpan, windowToTensor } from '../src/tile.js';
+import { axisWeights, featherFor, planAxis, planTiles, poolSpan, weightSpan, windowToTensor } from '../src/pixels/tile.js';
 
 describe('planAxis', () => {
   it.each([

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { upscale } from '../src/index.js';
-import { sniff } from '../src/formats.js';
+import { sniff } from '../src/core/formats.js';
 import { cli, fixtures, pixels, scratch } from './helpers.js';
 
 const cat = join(fixtures, 'images', 'cat.png');

@@ -6,8 +6,8 @@
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { findModel, resolveRun, type ModelName } from '../src/catalog.js';
-import { planImage } from '../src/image-plan.js';
+import { findModel, resolveRun, type ModelName } from '../src/models/catalog.js';
+import { planImage } from '../src/run/image-plan.js';
 import { upscale } from '../src/index.js';
 import { cli, fixtures, pixels, psnr, scratch } from './helpers.js';
 

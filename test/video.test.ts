@@ -9,7 +9,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { findFfmpeg } from '../src/ffmpeg.js';
+import { findFfmpeg } from '../src/files/ffmpeg.js';
 import { upscale, type UpscaleEvent } from '../src/index.js';
 import { cli, psnr, scratch, type Pixels } from './helpers.js';
 

@@ -18,14 +18,14 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readManifest, type ManifestEntry } from '../catalog.js';
-import { decode } from '../decode.js';
-import { resizeTo } from '../edit.js';
-import { encodeToFile } from '../encode.js';
-import { findFfmpeg } from '../ffmpeg.js';
-import type { Image } from '../image.js';
-import { detectedCpuFlags } from '../cpu.js';
-import type { FileResult } from '../pipeline.js';
+import { readManifest, type ManifestEntry } from '../models/catalog.js';
+import { decode } from '../files/decode.js';
+import { resizeTo } from '../pixels/edit.js';
+import { encodeToFile } from '../files/encode.js';
+import { findFfmpeg } from '../files/ffmpeg.js';
+import type { Image } from '../core/image.js';
+import { detectedCpuFlags } from '../inference/cpu.js';
+import type { FileResult } from '../core/results.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const bin = join(root, 'bin', 'upscale.js');

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { analyzeGraph, footprintAt, parseNcnn, type Footprint, type GraphAnalysis, type NcnnGraph } from './ncnn.js';
 import { ncnnToOnnx } from './onnx.js';
 import { buildInt8 } from './calibration.js';
-import { modelNamesSource, type Manifest, type ManifestEntry, type Noise } from '../catalog.js';
+import { modelNamesSource, type Manifest, type ManifestEntry, type Noise } from '../models/catalog.js';
 
 interface SourcePackage {
   readonly name: string;
@@ -380,7 +380,7 @@ export async function buildModels(root: string): Promise<Manifest> {
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
   const root = fileURLToPath(new URL('../../', import.meta.url));
   buildModels(root)
-    .then((manifest) => writeFile(join(root, 'src', 'model-names.ts'), modelNamesSource(manifest.models)))
+    .then((manifest) => writeFile(join(root, 'src', 'models', 'model-names.ts'), modelNamesSource(manifest.models)))
     .catch((err: unknown) => {
       console.error(err instanceof Error ? err.message : err);
       process.exitCode = 1;

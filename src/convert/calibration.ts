@@ -7,10 +7,10 @@
  * by about 1e-7: far below the 0.1 dB it is recorded to.
  */
 import { join } from 'node:path';
-import { decode, readHeader } from '../decode.js';
-import type { Image } from '../image.js';
-import { openGraph } from '../inference.js';
-import { windowToTensor, type AxisTile } from '../tile.js';
+import { decode, readHeader } from '../files/decode.js';
+import type { Image } from '../core/image.js';
+import { openGraph } from '../inference/inference.js';
+import { windowToTensor, type AxisTile } from '../pixels/tile.js';
 import type { NcnnGraph } from './ncnn.js';
 import { calibrate, equalise, int8Onnx, newCalibration, referenceOnnx, srvggChain, type SrvggChain } from './int8.js';
 

@@ -1,0 +1,139 @@
+/** Expands the command line's files, folders and globs into the list of images to process. */
+import { existsSync } from 'node:fs';
+import { lstat, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
+import fg from 'fast-glob';
+import { inputError, UsageError, type InputError } from '../core/errors.js';
+import { MEDIA_EXTENSIONS, PAGE_EXTENSIONS } from '../core/formats.js';
+import { messages } from '../core/messages.js';
+import { besidePattern } from './names.js';
+
+
+export interface Source {
+  /** The path as the user spelled it (a walked file: the folder as given joined with the path below it). */
+  input: string;
+  /** Path below the folder or glob base it came from; mirrored under an --output folder. */
+  relative: string;
+  /** Why this input cannot be processed, when that is known before it is opened; the batch goes on without it. */
+  problem?: InputError;
+}
+
+/** The leading part of a glob that has no magic characters: where its matches are relative to. */
+function globBase(pattern: string): string {
+  const parts = pattern.split('/');
+  const fixed: string[] = [];
+  for (const part of parts) {
+    if (part !== '' && fg.isDynamicPattern(part)) break;
+    fixed.push(part);
+  }
+  if (fixed.length === parts.length) fixed.pop();
+  return fixed.join('/') || '.';
+}
+
+/**
+ * Image files below `folder` matching `pattern`. Hidden files and folders (.DS_Store, ._*, .git) are skipped by
+ * `dot: false`; non-image names by the pattern. Links to folders are not followed, so link loops cannot make the
+ * walk endless; links to files are kept (a dangling one then fails with a clear "cannot read").
+ */
+async function walk(folder: string, pattern: string, exclude: string | undefined): Promise<string[]> {
+  const entries = await fg(pattern, {
+    cwd: folder,
+    dot: false,
+    onlyFiles: false,
+    followSymbolicLinks: false,
+    caseSensitiveMatch: false,
+    suppressErrors: true,
+    objectMode: true,
+  });
+  const found: string[] = [];
+  for (const entry of entries) {
+    const path = join(folder, entry.path);
+    if (exclude !== undefined && resolve(path).startsWith(exclude)) continue;
+    if (inPageFiles(folder, entry.path)) continue;
+    if (entry.dirent.isFile()) found.push(entry.path);
+    else if (entry.dirent.isSymbolicLink() && !(await stat(path).catch(() => undefined))?.isDirectory()) found.push(entry.path);
+  }
+  return found.sort();
+}
+
+/**
+ * Whether a walked path lies in a web page's files folder (`report_files/` beside `report.html`, as --report and
+ * `upscale compare` write, and as browsers save pages): its pictures are the page's, not photos to upscale.
+ */
+function inPageFiles(folder: string, path: string): boolean {
+  const parts = path.split('/');
+  return parts.slice(0, -1).some((part, i) => {
+    const page = /^(.+)_files$/.exec(part)?.[1];
+    return page !== undefined && PAGE_EXTENSIONS.some((extension) => existsSync(join(folder, ...parts.slice(0, i), page + extension)));
+  });
+}
+
+/**
+ * Drops walked files named like this tool's output beside an input that is walked too (`cat-x4.png` beside
+ * `cat.png`, by the output name template `beside`), so a second run in place neither upscales its own outputs nor
+ * refuses to start.
+ */
+function withoutOwnOutputs(found: readonly string[], beside: RegExp): { kept: string[]; dropped: number } {
+  const stems = new Set(found.map((rel) => join(dirname(rel), basename(rel, extname(rel)))));
+  const kept = found.filter((rel) => {
+    const of = beside.exec(basename(rel))?.groups?.stem;
+    return of === undefined || !stems.has(join(dirname(rel), of));
+  });
+  return { kept, dropped: found.length - kept.length };
+}
+
+export interface Discovered {
+  sources: Source[];
+  /** Walked files skipped as earlier outputs beside their inputs. */
+  earlierOutputs: number;
+}
+
+/**
+ * @param outputFolder an --output folder: never walked into, so outputs written below an input folder are not
+ *   taken for inputs on the next run.
+ * @param besideName the template outputs beside their inputs are named by, to leave earlier ones out.
+ */
+export async function discover(inputs: readonly string[], outputFolder: string | undefined, besideName: string, name: (key: 'output') => string): Promise<Discovered> {
+  const beside = besidePattern(besideName);
+  const exclude = outputFolder === undefined ? undefined : resolve(outputFolder) + sep;
+  const outputReal = outputFolder === undefined ? undefined : await realpath(outputFolder).catch(() => resolve(outputFolder));
+  if (inputs.length === 0) throw new UsageError(messages.noInputs());
+  const sources: Source[] = [];
+  let earlierOutputs = 0;
+  const seen = new Set<string>();
+  const add = async (path: string, rel: string) => {
+    const real = await realpath(path).catch(() => resolve(path));
+    if (seen.has(real)) return;
+    seen.add(real);
+    sources.push({ input: path, relative: rel });
+  };
+  const addWalked = async (base: string, found: readonly string[]) => {
+    const { kept, dropped } = withoutOwnOutputs(found, beside);
+    earlierOutputs += dropped;
+    for (const rel of kept) await add(join(base, rel), rel);
+  };
+  const imagePattern = `**/*.{${MEDIA_EXTENSIONS.join(',')}}`;
+  for (const input of inputs) {
+    const info = await stat(input).catch(() => undefined);
+    if (info?.isDirectory()) {
+      if (outputReal !== undefined && (await realpath(input)) === outputReal) throw new UsageError(messages.outputIsInputFolder(name('output'), outputFolder!));
+      const found = await walk(input, imagePattern, exclude);
+      if (found.length === 0) sources.push({ input, relative: basename(input), problem: inputError('emptyFolder', input) });
+      await addWalked(input, found);
+      continue;
+    }
+    // Anything else that exists is an input of its own: a file, but also a FIFO, a device or a broken link, which
+    // then fail alone with their real cause (and are never read); only a path that is not there is a usage error.
+    if (info || (await lstat(input).catch(() => undefined))) {
+      await add(input, basename(input));
+      continue;
+    }
+    if (!fg.isDynamicPattern(input)) throw new UsageError(messages.notFound(input));
+    const base = globBase(input.replace(/\\/g, '/'));
+    const pattern = relative(base, input.replace(/\\/g, '/')) || input;
+    const matches = (await walk(base, pattern, exclude)).filter((rel) => MEDIA_EXTENSIONS.includes(rel.split('.').pop()!.toLowerCase()));
+    if (matches.length === 0) throw new UsageError(messages.nothingMatched(input));
+    await addWalked(base, matches);
+  }
+  return { sources, earlierOutputs };
+}

@@ -1,0 +1,271 @@
+/**
+ * A video's frames through the image pipeline. One ffmpeg decodes the video stream to raw RGB on a pipe; each frame
+ * is upscaled and edited exactly as a still of its own; a second ffmpeg encodes the frames, given with the source's
+ * own timestamps (see nut.ts), and copies the source's audio, subtitles, chapters and metadata beside them. Decoding
+ * runs ahead of the network and encoding behind it; no frame is written to disk.
+ */
+import type { Readable, Writable } from 'node:stream';
+import { resolve } from 'node:path';
+import { applyEdits, finalSize } from '../pixels/edit.js';
+import { inputError } from '../core/errors.js';
+import { ffmpegError, findFfmpeg, startFfmpeg, type Ffmpeg } from '../files/ffmpeg.js';
+import { extensionOf, isVideoFormat, VIDEO, VIDEO_CODECS, type VideoCodec, type VideoDemuxer, type VideoFormat } from '../core/formats.js';
+import { allocateImage, type Image } from '../core/image.js';
+import { planImage } from './image-plan.js';
+import { messages } from '../core/messages.js';
+import { nutFrameHeader, nutHeader } from '../files/nut.js';
+import type { PlannedFile } from '../inputs/outputs.js';
+import { checkAbort, newTimings, planSettings, precisionOf, rounded, targetSize, upscalePixels, type Context } from './upscale.js';
+import { bytesOf } from '../pixels/sharp-raw.js';
+import { writeAtomically } from '../files/write.js';
+import type { FileResult } from '../core/results.js';
+
+/**
+ * Frames held at once, for the memory budget: the one being upscaled and the next, decoded ahead (the one encoded
+ * behind is already in ffmpeg's hands).
+ */
+const FRAMES_HELD = 2;
+
+/** What the decoder will deliver: the size of each frame (rotation applied), the time base and each frame's timestamp. */
+interface VideoProbe {
+  width: number;
+  height: number;
+  timeBase: { num: number; den: number };
+  pts: number[];
+}
+
+/** ffmpeg reads the file by the demuxer its content was sniffed as, through the file protocol only, whatever its name. */
+function inputArgs(demuxer: VideoDemuxer, path: string): string[] {
+  return ['-f', demuxer, '-i', `file:${resolve(path)}`];
+}
+
+/** What ffmpeg said went wrong, without the input's path (our message names the file already). */
+function failure(stderr: string, path: string): string {
+  return ffmpegError(stderr).replace(`file:${resolve(path)}: `, '');
+}
+
+/** Every frame as it is, none duplicated or dropped, whatever the frame rate does. */
+const PASSTHROUGH = ['-vsync', 'passthrough'];
+
+/** The first video stream, decoded exactly as the decoder will give it. */
+const DECODE = ['-map', '0:v:0', ...PASSTHROUGH];
+
+/**
+ * Decodes the whole video stream once without keeping any pixels (ffmpeg's frame-hash output of frames passed by
+ * reference): the frame count, size and timestamps, and the proof that every frame decodes.
+ */
+async function probe(ffmpeg: string, input: string, demuxer: VideoDemuxer): Promise<VideoProbe> {
+  const run = startFfmpeg(ffmpeg, [...inputArgs(demuxer, input), ...DECODE, '-enc_time_base', '-1', '-c:v', 'wrapped_avframe', '-f', 'framecrc', 'pipe:1']);
+  let text = '';
+  run.process.stdout!.setEncoding('utf8');
+  run.process.stdout!.on('data', (chunk: string) => (text += chunk));
+  const { code, stderr } = await run.exited;
+  if (code !== 0) {
+    if (/matches no streams/.test(stderr)) throw inputError('noVideoStream', input);
+    throw inputError('corruptVideo', input, failure(stderr, input));
+  }
+  const timeBase = /^#tb 0: (\d+)\/(\d+)$/m.exec(text);
+  const size = /^#dimensions 0: (\d+)x(\d+)$/m.exec(text);
+  const pts = [...text.matchAll(/^0,\s*-?\d+,\s*(-?\d+),/gm)].map((match) => Number(match[1]));
+  if (pts.length === 0) throw inputError('emptyVideo', input);
+  if (!timeBase || !size) throw inputError('corruptVideo', input, 'ffmpeg reported no frame size or time base');
+  return { width: Number(size[1]), height: Number(size[2]), timeBase: { num: Number(timeBase[1]), den: Number(timeBase[2]) }, pts };
+}
+
+/** Fixed-size frames from a stream, reading at most `ahead` frames beyond the one asked for. */
+class FrameReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private ended = false;
+  private wake?: () => void;
+
+  constructor(
+    private readonly stream: Readable,
+    private readonly frameBytes: number,
+    private readonly ahead: number,
+  ) {
+    const signal = () => {
+      this.wake?.();
+      this.wake = undefined;
+    };
+    stream.on('data', (chunk: Buffer) => {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+      if (this.buffered >= this.frameBytes * (this.ahead + 1)) stream.pause();
+      signal();
+    });
+    stream.on('close', () => {
+      this.ended = true;
+      signal();
+    });
+  }
+
+  /** The next frame, or undefined when the stream ended before a whole one. */
+  async next(): Promise<Buffer | undefined> {
+    while (this.buffered < this.frameBytes && !this.ended) await new Promise<void>((wake) => (this.wake = wake));
+    if (this.buffered < this.frameBytes) return undefined;
+    const frame = Buffer.allocUnsafe(this.frameBytes);
+    let filled = 0;
+    while (filled < this.frameBytes) {
+      const chunk = this.chunks[0]!;
+      const take = Math.min(chunk.length, this.frameBytes - filled);
+      chunk.copy(frame, filled, 0, take);
+      filled += take;
+      if (take === chunk.length) this.chunks.shift();
+      else this.chunks[0] = chunk.subarray(take);
+    }
+    this.buffered -= this.frameBytes;
+    if (this.buffered < this.frameBytes * (this.ahead + 1)) this.stream.resume();
+    return frame;
+  }
+}
+
+/** Writes to an encoder's stdin, resolving once it has taken the bytes, or as soon as the encoder has exited. */
+function write(stdin: Writable, exited: Promise<unknown>, parts: readonly Buffer[]): Promise<void> {
+  let ready = true;
+  for (const part of parts) ready = stdin.write(part);
+  if (ready) return Promise.resolve();
+  return Promise.race([new Promise<void>((drained) => stdin.once('drain', drained)), exited.then(() => undefined)]);
+}
+
+/** The encoder's output frame: packed 8-bit RGB (a grayscale edit gives one channel, spread back to three here). */
+function rgb(image: Image): Image {
+  if (image.channels === 3 && image.depth === 8) return image;
+  if (image.channels !== 1 || image.depth !== 8) throw new Error(`unexpected video frame layout: ${image.channels} channels, ${image.depth} bits`);
+  const out = allocateImage(image.width, image.height, 3, 8);
+  for (let p = 0; p < image.data.length; p++) out.data.fill(image.data[p]!, 3 * p, 3 * p + 3);
+  return out;
+}
+
+/**
+ * The encoder: upscaled frames in (NUT on stdin), the compressed stream out (NUT on stdout) with every timestamp
+ * as given.
+ */
+function encoderArgs(codec: VideoCodec, crf: number): string[] {
+  const quality = codec === 'vp9' ? ['-crf', String(crf), '-b:v', '0', '-row-mt', '1'] : ['-crf', String(crf), '-bf', '0'];
+  return ['-copyts', '-f', 'nut', '-i', 'pipe:0', '-c:v', VIDEO_CODECS[codec].encoder, ...quality, '-pix_fmt', 'yuv420p', ...PASSTHROUGH, '-enc_time_base:v', '-1', '-avoid_negative_ts', 'disabled', '-f', 'nut', 'pipe:1'];
+}
+
+/**
+ * The muxer: the encoded stream (stdin) beside the source's audio, subtitles, chapters and metadata, all copied, every
+ * timestamp kept as in the source. A muxer of its own, because a stream copy carries each frame's duration, which
+ * ffmpeg 4 drops when it encodes: an MP4's edit list would then end where the last frame starts, hiding it.
+ */
+function muxerArgs(demuxer: VideoDemuxer, input: string, format: VideoFormat, start: string): string[] {
+  // Matroska also holds the source's attachments (fonts for its subtitles).
+  const attachments = VIDEO[format].muxer === 'matroska' ? ['-map', '1:t?'] : [];
+  return [
+    ...['-copyts', '-f', 'nut', '-itsoffset', start, '-i', 'pipe:0', ...inputArgs(demuxer, input)],
+    ...['-map', '0:v:0', '-map', '1:a?', '-map', '1:s?', ...attachments, '-map_metadata', '1', '-c', 'copy', '-f', VIDEO[format].muxer],
+  ];
+}
+
+/** Ends a run: waits for it, killing it first when the file failed (or Ctrl-C stopped it). */
+async function finish(run: Ffmpeg, kill: boolean): Promise<void> {
+  if (kill) {
+    run.process.kill('SIGKILL');
+    // Whatever it had written but not yet read is not wanted.
+    run.process.stdout!.destroy();
+  }
+  await run.exited;
+}
+
+export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, context: Context, result: FileResult): Promise<FileResult> {
+  const { options } = context;
+  const { input } = file;
+  if (options.frame !== undefined) throw inputError('frameOfVideo', input);
+  if (!isVideoFormat(file.format)) throw inputError('videoToImage', input, file.format, extensionOf('mp4'));
+  const format = file.format;
+  const codec = options.videoCodec ?? VIDEO[format].codec;
+  if (!(VIDEO_CODECS[codec].containers as readonly string[]).includes(format)) {
+    throw inputError('codecNotInContainer', input, codec, format, VIDEO_CODECS[codec].containers);
+  }
+  const crf = options.crf ?? VIDEO_CODECS[codec].defaultCrf;
+  if (crf > VIDEO_CODECS[codec].maxCrf) throw inputError('crfOfCodec', input, codec, crf, VIDEO_CODECS[codec].maxCrf);
+  const ffmpeg = findFfmpeg(options.ffmpeg, input);
+  const timings = newTimings();
+  const precisions = new Set<string>();
+  let phase = performance.now();
+  const video = await probe(ffmpeg, input, demuxer);
+  timings.decode += performance.now() - phase;
+  const frames = video.pts.length;
+  Object.assign(result, { width: video.width, height: video.height, frames });
+  const upscaled = targetSize(video.width, video.height, context.run.scale);
+  const final = finalSize(upscaled.width, upscaled.height, options.edits, input);
+  Object.assign(result, { outWidth: final.width, outHeight: final.height });
+  // 4:2:0 chroma covers 2x2 pixels, so every encoder here needs even sides.
+  if (final.width % 2 !== 0 || final.height % 2 !== 0) throw inputError('oddVideoSize', input, final.width, final.height);
+  const plan = planImage({ width: video.width, height: video.height, channels: 3, depth: 8, alpha: false, frames: FRAMES_HELD }, context.run, planSettings(context));
+  if (plan.estimateMiB !== undefined && plan.estimateMiB > options.memory) {
+    options.onNotice?.(messages.overBudget(input, plan.estimateMiB, options.memory, context.imagesInFlight));
+  }
+  if (options.dryRun) return { ...result, status: 'planned' };
+  checkAbort(options.signal);
+  // NUT timestamps are unsigned: the frames go to the encoder from 0, and -itsoffset puts them back in place.
+  const first = video.pts[0]!;
+  const tilesTotal = frames * plan.tilesTotal;
+  options.onEvent?.({ type: 'start', input, tilesDone: 0, tilesTotal, framesDone: 0, framesTotal: frames });
+  let tilesDone = 0;
+  let framesDone = 0;
+  const onTile = () => options.onEvent?.({ type: 'tile', input, tilesDone: ++tilesDone, tilesTotal, framesDone, framesTotal: frames });
+  await writeAtomically(
+    file.output,
+    async (temporary) => {
+      const runs: Ffmpeg[] = [];
+      let failed = true;
+      try {
+        const decoder = startFfmpeg(ffmpeg, [...inputArgs(demuxer, input), ...DECODE, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+        const encoder = startFfmpeg(ffmpeg, encoderArgs(codec, crf));
+        // The frames went in from 0: -itsoffset puts them back at the source's first timestamp.
+        const start = String((first * video.timeBase.num) / video.timeBase.den);
+        const muxer = startFfmpeg(ffmpeg, [...muxerArgs(demuxer, input, format, start), '-y', temporary]);
+        runs.push(decoder, encoder, muxer);
+        encoder.process.stdout!.pipe(muxer.process.stdin!);
+        // An encoder or muxer that gives up (a codec the container cannot hold) ends the work at the next frame.
+        let gaveUp = false;
+        for (const run of [encoder, muxer]) void run.exited.then(() => (gaveUp = true));
+        const reader = new FrameReader(decoder.process.stdout!, video.width * video.height * 3, 1);
+        let pending = write(encoder.process.stdin!, encoder.exited, [nutHeader({ width: final.width, height: final.height, timeBase: video.timeBase })]);
+        for (const pts of video.pts) {
+          checkAbort(options.signal);
+          if (gaveUp) break;
+          let started = performance.now();
+          const data = await reader.next();
+          timings.decode += performance.now() - started;
+          if (!data) {
+            const { stderr } = await decoder.exited;
+            throw inputError('corruptVideo', input, `decoding stopped after ${framesDone} of ${frames} frames: ${failure(stderr, input)}`);
+          }
+          const picture: Image = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: video.width, height: video.height, channels: 3, depth: 8 };
+          const upscaledFrame = await upscalePixels(picture, plan, context, onTile, timings, precisions);
+          started = performance.now();
+          const image = rgb(await applyEdits(upscaledFrame, options.edits));
+          timings.edit += performance.now() - started;
+          started = performance.now();
+          await pending;
+          timings.encode += performance.now() - started;
+          pending = write(encoder.process.stdin!, encoder.exited, [nutFrameHeader(pts - first, image.data.length), bytesOf(image)]);
+          framesDone++;
+          options.onEvent?.({ type: 'tile', input, tilesDone, tilesTotal, framesDone, framesTotal: frames });
+        }
+        // Anything the decoder has left (nothing, when it agrees with the probe) is not needed.
+        decoder.process.stdout!.resume();
+        const started = performance.now();
+        await pending;
+        encoder.process.stdin!.end();
+        for (const run of [encoder, muxer]) {
+          const { code, stderr } = await run.exited;
+          if (code !== 0) throw inputError('encodeVideoFailed', input, failure(stderr, input));
+        }
+        if (framesDone < frames) throw inputError('encodeVideoFailed', input, `it stopped after ${framesDone} of ${frames} frames`);
+        timings.encode += performance.now() - started;
+        failed = false;
+      } finally {
+        await Promise.all(runs.map((run) => finish(run, failed)));
+      }
+    },
+    { overwrite: options.overwrite, input },
+  );
+  const precision = precisionOf(precisions);
+  return { ...result, ...(precision && { precision }), timings: rounded(timings) };
+}
