@@ -123,7 +123,7 @@ describe('axisWeights', () => {
     const sum = new Float64Array(length * scale);
     tiles.forEach((t, i) => {
       const w = axisWeights(tiles, i, scale, feather);
-      w.forEach((v, j) => (sum[t.start * scale + j] += v));
+      w.forEach((v, j) => (sum[t.start * scale + j]! += v));
       const span = weightSpan(tiles, i, scale, feather);
       w.forEach((v, j) => {
         const x = t.start * scale + j;

@@ -54,7 +54,7 @@
 
     function select(/** @type {number} */ index, /** @type {boolean} */ scroll) {
       current = (index + entries.length) % entries.length;
-      const entry = entries[current];
+      const entry = /** @type {HTMLElement} */ (entries[current]);
       const name = entry.dataset.name ?? '';
       for (const e of document.querySelectorAll('.entry.current')) e.classList.remove('current');
       entry.classList.add('current');
@@ -124,7 +124,7 @@
       /** @type {Record<string, number>} */
       const moves = { ArrowLeft: -step, ArrowDown: -step, ArrowRight: step, ArrowUp: step, PageDown: -10, PageUp: 10, Home: -100, End: 100 };
       if (!(event.key in moves)) return;
-      setSplit(percent + moves[event.key]);
+      setSplit(percent + /** @type {number} */ (moves[event.key]));
       event.preventDefault();
     });
     nearest.addEventListener('change', () => stage.classList.toggle('nearest', nearest.checked));
@@ -159,14 +159,15 @@
     let cy = 0.5;
     panels.style.setProperty('--aspect', `${width} / ${height}`);
 
-    const fitZoom = () => Math.min(views[0].clientWidth / width, views[0].clientHeight / height);
+    const first = /** @type {HTMLElement} */ (views[0]);
+    const fitZoom = () => Math.min(first.clientWidth / width, first.clientHeight / height);
 
     function render() {
       zoom = clamp(zoom, fitZoom() / 4, 64);
       cx = clamp(cx, 0, 1);
       cy = clamp(cy, 0, 1);
       for (const [i, view] of views.entries()) {
-        const img = images[i];
+        const img = /** @type {HTMLImageElement} */ (images[i]);
         img.style.width = `${width * zoom}px`;
         img.style.height = `${height * zoom}px`;
         const x = view.clientWidth / 2 - cx * width * zoom;
@@ -230,12 +231,12 @@
           1: () => (zoom = 1 / window.devicePixelRatio),
         };
         if (!(event.key in keys)) return;
-        keys[event.key]();
+        /** @type {() => void} */ (keys[event.key])();
         render();
         event.preventDefault();
       });
     }
-    const centre = (/** @type {number} */ factor) => zoomAt(factor, views[0], views[0].clientWidth / 2, views[0].clientHeight / 2);
+    const centre = (/** @type {number} */ factor) => zoomAt(factor, first, first.clientWidth / 2, first.clientHeight / 2);
     byId('fit').addEventListener('click', () => ((zoom = fitZoom()), (cx = cy = 0.5), render()));
     byId('actual').addEventListener('click', () => ((zoom = 1 / window.devicePixelRatio), render()));
     byId('zoom-in').addEventListener('click', () => centre(1.25));

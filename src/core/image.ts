@@ -38,8 +38,8 @@ export function splitAlpha(image: Image): { colour: Image; alpha: Image } {
   for (let p = 0; p < pixels; p++) {
     const from = p * image.channels;
     const to = p * colourChannels;
-    for (let c = 0; c < colourChannels; c++) colour.data[to + c] = image.data[from + c];
-    alpha.data[p] = image.data[from + colourChannels];
+    for (let c = 0; c < colourChannels; c++) colour.data[to + c] = image.data[from + c]!;
+    alpha.data[p] = image.data[from + colourChannels]!;
   }
   return { colour, alpha };
 }
@@ -51,8 +51,8 @@ export function joinAlpha(colour: Image, alpha: Image): Image {
   for (let p = 0; p < pixels; p++) {
     const to = p * channels;
     const from = p * colour.channels;
-    for (let c = 0; c < colour.channels; c++) joined.data[to + c] = colour.data[from + c];
-    joined.data[to + colour.channels] = alpha.data[p];
+    for (let c = 0; c < colour.channels; c++) joined.data[to + c] = colour.data[from + c]!;
+    joined.data[to + colour.channels] = alpha.data[p]!;
   }
   return joined;
 }

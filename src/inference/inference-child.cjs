@@ -32,18 +32,8 @@ function quantise(data, channels, plane, depth, spare) {
   return out;
 }
 
-/**
- * A further input of the network beside the image (the U-Nets' `pool<k>.*` inputs): its data as the typed array
- * onnxruntime takes for the type (Uint8Array for bool, BigInt64Array for int64).
- * @typedef {{ name: string, type: 'bool' | 'float32' | 'int64', data: Uint8Array | Float32Array | BigInt64Array, dims: number[] }} Feed
- */
-
-/**
- * `pixels: false` runs the network for its other outputs alone: no pixels are sent back.
- * @typedef {{ id: number, type: 'open', path: string, options: ort.InferenceSession.SessionOptions }
- *   | { id: number, type: 'run', data: Float32Array, dims: number[], depth: import('../core/image.js').Image['depth'], feeds?: Feed[], pixels?: boolean }
- *   | { id: number, type: 'release' }} Request
- */
+/** @typedef {import('./protocol.js').Request} Request */
+/** @typedef {import('./protocol.js').Reply} Reply */
 
 function serve() {
   // Failures reach the user as one line from the parent; onnxruntime's own log would repeat them with a native trace.
@@ -63,7 +53,7 @@ function serve() {
   let spare;
   /** @type {ort.InferenceSession | undefined} */
   let session;
-  /** @param {object} message */
+  /** @param {Reply} message */
   const reply = (message) => /** @type {NonNullable<typeof process.send>} */ (process.send)(message);
 
   process.on('message', async (/** @type {Request} */ request) => {
@@ -79,18 +69,19 @@ function serve() {
         // before the next forward pass rather than let several tiles' worth pile up.
         /** @type {() => void} */ (globalThis.gc)();
         /** @type {Record<string, ort.Tensor>} */
-        const feeds = { [running.inputNames[0]]: new ort.Tensor('float32', request.data, request.dims) };
+        const feeds = { [/** @type {string} */ (running.inputNames[0])]: new ort.Tensor('float32', request.data, request.dims) };
         for (const feed of request.feeds ?? []) feeds[feed.name] = new ort.Tensor(feed.type, feed.data, feed.dims);
         const result = await running.run(feeds);
-        const output = result[running.outputNames[0]];
+        const output = /** @type {ort.Tensor} */ (result[/** @type {string} */ (running.outputNames[0])]);
         // The other outputs are small (the U-Nets' per-channel sums): they travel with the reply.
-        const others = Object.fromEntries(running.outputNames.slice(1).map((name) => [name, result[name].data]));
+        const others = Object.fromEntries(running.outputNames.slice(1).map((name) => [name, /** @type {Float32Array} */ (/** @type {ort.Tensor} */ (result[name]).data)]));
         if (request.pixels === false) {
           reply({ id, outputs: others });
           return;
         }
-        const plane = output.dims.length === 4 ? output.dims[2] * output.dims[3] : 0;
-        const tile = quantise(/** @type {Float32Array} */ (output.data), plane ? output.dims[1] : 0, plane, request.depth, spare);
+        const [, channels = 0, height = 0, width = 0] = output.dims.length === 4 ? output.dims : [];
+        const plane = height * width;
+        const tile = quantise(/** @type {Float32Array} */ (output.data), plane ? channels : 0, plane, request.depth, spare);
         spare = undefined;
         // The reply says how many bytes follow on the pixel pipe; both go out in the same tick, so replies and
         // pixel payloads arrive in the same order.

@@ -17,6 +17,8 @@ import { errorLine, ModelError, UsageError } from '../core/errors.js';
 import { messages } from '../core/messages.js';
 import type { NetworkModel } from '../models/catalog.js';
 import type { Image } from '../core/image.js';
+import type { Feed, Reply as ChildReply, RequestBody } from './protocol.js';
+import { trackChild } from '../files/leftovers.js';
 
 const require = createRequire(import.meta.url);
 
@@ -95,7 +97,7 @@ export type Precision = 'auto' | ConcretePrecision;
 export const PRECISIONS = ['fp32', 'int8', 'auto'] as const satisfies readonly Precision[];
 
 /** The `pool<k>.use`, `.mean` and `.region` inputs, in order, as the network takes them; none given: the plain network. */
-function poolInputs(channels: readonly number[], pools?: PoolFeeds) {
+function poolInputs(channels: readonly number[], pools?: PoolFeeds): Feed[] {
   return channels.flatMap((c, k) => {
     const mean = pools?.means[k];
     const region = pools?.regions[k] ?? [0, Number.MAX_SAFE_INTEGER, 0, Number.MAX_SAFE_INTEGER];
@@ -146,37 +148,8 @@ function sessionOptions(device: ConcreteDevice): InferenceSession.SessionOptions
  */
 const CHILD = fileURLToPath(new URL('./inference-child.cjs', import.meta.url));
 
-interface Reply {
-  id: number;
-  error?: string;
-  inputNames?: string[];
-  outputNames?: string[];
-  inputs?: { isTensor: boolean; type?: string; shape?: (number | string)[] }[];
-  dims?: number[];
-  /** Bytes of HWC pixels that follow this reply on the pixel pipe. */
-  bytes?: number;
-  pixels?: Image['data'];
-  /** A run's other outputs, by name. */
-  outputs?: Record<string, Float32Array>;
-}
-
-/**
- * Inference processes alive now, killed when this process exits: a hard stop (a second Ctrl-C) exits mid-run, and
- * an orphan would go on with its forward pass for no one. Nothing else kills them, so runs sharing a process (a
- * library caller's) never end each other's; the exit listener is there only while some are alive.
- */
-const alive = new Set<ChildProcess>();
-const killAlive = () => {
-  for (const child of alive) child.kill('SIGKILL');
-};
-function track(child: ChildProcess): void {
-  if (alive.size === 0) process.on('exit', killAlive);
-  alive.add(child);
-  child.on('exit', () => {
-    alive.delete(child);
-    if (alive.size === 0) process.off('exit', killAlive);
-  });
-}
+/** A reply as the parent holds it: the pixels read from their pipe join it. */
+type Reply = ChildReply & { pixels?: Image['data'] };
 
 /**
  * One child process holding one onnxruntime session; requests are answered in order. A process rather than a
@@ -204,7 +177,7 @@ class SessionWorker {
       serialization: 'advanced',
     });
     this.pixelPipe = this.child.stdio[4] as Socket;
-    track(this.child);
+    trackChild(this.child);
     this.child.on('message', (reply: Reply) => {
       const waiter = this.pending.get(reply.id);
       this.pending.delete(reply.id);
@@ -273,7 +246,7 @@ class SessionWorker {
   /**
    * Sends a request. A run's pixels arrive as `samples`-bit values, into `into` if it is of that type and size.
    */
-  request(message: Record<string, unknown>, samples?: Image['depth'], into?: Image['data']): Promise<Reply> {
+  request(message: RequestBody, samples?: Image['depth'], into?: Image['data']): Promise<Reply> {
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, samples, into });
@@ -393,7 +366,7 @@ export async function loadNetwork(model: NetworkModel, options: LoadOptions): Pr
   }
 
   const infer = async (tensor: Float32Array, width: number, height: number, depth: Image['depth'], into?: Image['data'], feeds?: PoolFeeds) => {
-    const request = { type: 'run', data: tensor, dims: [1, 3, height, width], depth, feeds: poolInputs(pools, feeds) };
+    const request: RequestBody = { type: 'run', data: tensor, dims: [1, 3, height, width], depth, feeds: poolInputs(pools, feeds) };
     const result = await worker.request(request, depth, into);
     const [, channels, outHeight, outWidth] = result.dims!;
     return { pixels: result.pixels ?? new Uint8Array(0), channels: channels!, outWidth: outWidth!, outHeight: outHeight! };
@@ -425,7 +398,7 @@ export async function loadNetwork(model: NetworkModel, options: LoadOptions): Pr
     },
     async sumPools(tensor, width, height, feeds) {
       try {
-        const request = { type: 'run', data: tensor, dims: [1, 3, height, width], depth: 8, feeds: poolInputs(pools, feeds), pixels: false };
+        const request: RequestBody = { type: 'run', data: tensor, dims: [1, 3, height, width], depth: 8, feeds: poolInputs(pools, feeds), pixels: false };
         const { outputs = {} } = await worker.request(request);
         return { sums: pools.map((_, k) => outputs[`pool${k}.sum`]!), counts: pools.map((_, k) => outputs[`pool${k}.count`]![0]!) };
       } catch (error) {

@@ -97,11 +97,11 @@ export class Stitcher {
       const weight = rowWeight * wx[x - originX]!;
       const s = (source + x) * 3;
       if (channels === 3) {
-        strip[at++] += weight * tile[s]!;
-        strip[at++] += weight * tile[s + 1]!;
-        strip[at++] += weight * tile[s + 2]!;
+        strip[at++]! += weight * tile[s]!;
+        strip[at++]! += weight * tile[s + 1]!;
+        strip[at++]! += weight * tile[s + 2]!;
       } else {
-        strip[at++] += (weight * (tile[s]! + tile[s + 1]! + tile[s + 2]!)) / 3;
+        strip[at++]! += (weight * (tile[s]! + tile[s + 1]! + tile[s + 2]!)) / 3;
       }
     }
   }
