@@ -1,4 +1,5 @@
 /** Editing the result: colour, filters, watermark, annotation and exact sizes, on real pixels. */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
@@ -180,8 +181,6 @@ describe('validated up front', () => {
 
   it('a watermark that is not an image is refused before any work', async () => {
     const bogus = join(out, 'bogus.png');
-    await sharp({ create: { width: 2, height: 2, channels: 3, background: '#000' } }).png().toFile(bogus);
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(bogus, 'not an image');
     const run = await cli(cat, '-o', scratch(), '--watermark', bogus);
     expect(run.code).toBe(2);

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { InputError, upscale, upscaleImage, UsageError } from '../src/index.js';
 import { cli, fixtures, pixels, psnr, scratch } from './helpers.js';
 
@@ -73,11 +73,11 @@ describe('typed names', () => {
   });
 
   it('a misspelt model or format does not compile; shipped names, baselines, .onnx paths and aliases do', () => {
-    const fine: Parameters<typeof upscale>[1][] = [{ model: 'realesr-animevideov3' }, { model: 'bicubic' }, { model: './mine.onnx' }, { format: 'jpg' }, { format: 'tiff' }];
-    // @ts-expect-error a misspelt model name
-    const misspeltModel: Parameters<typeof upscale>[1] = { model: 'realesr-general-x4v4' };
-    // @ts-expect-error a format the tool does not write
-    const badFormat: Parameters<typeof upscale>[1] = { format: 'bmp' };
-    expect([fine.length, misspeltModel, badFormat]).toHaveLength(3);
+    type Options = NonNullable<Parameters<typeof upscale>[1]>;
+    for (const fine of [{ model: 'realesr-animevideov3' }, { model: 'bicubic' }, { model: './mine.onnx' }, { format: 'jpg' }, { format: 'tiff' }] as const) {
+      expectTypeOf(fine).toMatchTypeOf<Options>();
+    }
+    expectTypeOf({ model: 'realesr-general-x4v4' } as const).not.toMatchTypeOf<Options>();
+    expectTypeOf({ format: 'bmp' } as const).not.toMatchTypeOf<Options>();
   });
 });

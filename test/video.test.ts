@@ -185,6 +185,16 @@ describe('video', () => {
     expect([crf.code, crf.stderr.trim()]).toEqual([2, 'upscale: Expected integer between 0 and 51 for --crf but received "52"']);
   });
 
+  it('--max-pixels counts one frame of a video (its frames stream through; an animation counts them all)', async () => {
+    // The clip is 32x24 = 768 pixels a frame, 6 frames.
+    const fits = await cli(clip, '-o', scratch(), '-m', 'nearest', '-s', '1', '--max-pixels', '768', '--dry-run');
+    expect(fits.code).toBe(0);
+    expect(fits.stderr).toMatch(/^1 planned in /);
+    const over = await cli(clip, '-o', scratch(), '-m', 'nearest', '-s', '1', '--max-pixels', '767');
+    expect(over.code).toBe(1);
+    expect(over.stderr.split('\n')[0]).toBe(`${clip}: 32x24 is 768 pixels, over the limit of 767; raise it with --max-pixels if the image is genuine`);
+  });
+
   it('Ctrl-C stops a video cleanly: exit 130, no output and no temporary file left', async () => {
     const source = join(folder, 'long.mp4');
     makeClip(source, { frames: 40, size: '96x72' });

@@ -16,8 +16,9 @@ import { writableFormatOf } from '../core/formats.js';
 import { flagOf, OPTIONS, resolveOptions, type OptionSpec, type ResolvedOptions, type UpscaleOptions } from '../options/options.js';
 import { disableSharpCache } from '../pixels/sharp-raw.js';
 import { interruptedResult, makeReport } from '../run/summary.js';
-import { exists, removeTemporaries, writeAtomically } from '../files/write.js';
-import type { Batch, FileResult, UpscaleReport } from '../core/results.js';
+import { exists, writeAtomically } from '../files/write.js';
+import { removeTemporaries } from '../files/leftovers.js';
+import { countsPhrase, type Batch, type FileResult, type UpscaleReport } from '../core/results.js';
 
 export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -127,15 +128,9 @@ function seconds(ms: number): string {
 
 function summaryLine(report: UpscaleReport): string {
   const { summary } = report;
-  const parts = [
-    summary.planned ? `${summary.planned} planned` : `${summary.ok} upscaled`,
-    summary.skipped ? `${summary.skipped} skipped` : '',
-    summary.failed ? `${summary.failed} failed` : '',
-    summary.notStarted ? `${summary.notStarted} not started` : '',
-  ].filter(Boolean);
   const earlier = summary.earlierOutputs ? `; ${messages.earlierOutputsSkipped(summary.earlierOutputs)}` : '';
   const shard = summary.shard ? `shard ${summary.shard.index}/${summary.shard.count}: ` : '';
-  return `${shard}${parts.join(', ')} in ${seconds(summary.ms)}${summary.interrupted ? ' (interrupted)' : ''}${earlier}`;
+  return `${shard}${countsPhrase(summary)} in ${seconds(summary.ms)}${summary.interrupted ? ' (interrupted)' : ''}${earlier}`;
 }
 
 function fileLine(file: FileResult, colour: InstanceType<typeof Chalk>): string {
@@ -152,7 +147,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
   const program = new Command('upscale');
   const writeErr = (line: string) => io.stderr.write(`${line}\n`);
   program
-    .description('Upscale images, animations and videos 2x-8x with Real-ESRGAN, Real-CUGAN and waifu2x networks or classic interpolation, then crop, rotate, flip or resize them.')
+    .description('Upscale images, animations and videos with Real-ESRGAN, Real-CUGAN and waifu2x networks or classic interpolation, then crop, rotate, flip or resize them.')
     .version(packageVersion(), '-V, --version', 'print the version')
     .argument('[inputs...]', 'image and video files, folders (walked recursively) and quoted globs');
   addTableOptions(program);
@@ -330,7 +325,10 @@ function packageVersion(): string {
   return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 }
 
-/** Runs the CLI and resolves to its exit code; the only place exit codes are decided. */
+/**
+ * Runs the CLI and resolves to its exit code: the one its command settled on (`done` in makeProgram), or the one
+ * `exitCodeFor` gives the error that ended it (core/errors.ts); runProcess adds the signals' 130.
+ */
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   let code: number = EXIT.ok;
   const program = makeProgram(io, (c) => (code = c));

@@ -2,7 +2,7 @@
  * Every user-facing message, in one place so wording stays consistent and tests can pin it.
  * Style follows sharp: `Expected <what> for <flag> but received <value>`.
  */
-import { READABLE_LIST } from './formats.js';
+import { FORMATS, READABLE_LIST } from './formats.js';
 
 /**
  * A path or value as a message shows it: control characters (a newline in a file name, an escape sequence) are
@@ -52,7 +52,7 @@ export const messages = {
   needsFlag: (flag: string, needed: string) => `${flag} needs ${needed}`,
   badWatermark: (option: string, path: string, detail: string) => `${option} ${shown(path)}: not a readable image (${detail})`,
   pipeOneImage: (count: number) => `- (stdin) and -o - (stdout) carry one image, but ${count} inputs were given`,
-  stdoutNeedsFormat: () => '-o - writes the image to stdout and needs its format: add -f png, jpeg, webp, avif, tiff or gif',
+  stdoutNeedsFormat: () => `-o - writes the image to stdout and needs its format: add -f ${FORMATS.slice(0, -1).join(', ')} or ${FORMATS.at(-1)}`,
   stdinNeedsOutput: () => '- reads one image from stdin and needs somewhere to write it: -o <file> or -o - (stdout)',
   unreadableList: (path: string, detail: string) => `--files-from ${shown(path)}: cannot read (${detail})`,
   noInputs: () => 'No inputs given: pass image files, folders or quoted globs, e.g. upscale "photos/**/*.jpg"',

@@ -1,6 +1,6 @@
 /**
  * What a run reports, in one place: each file's result, the batch's plan and summary, the progress events, and
- * what `upscaleImage` returns beside its bytes. Types only; the stages fill them in.
+ * what `upscaleImage` returns beside its bytes; and the phrase that counts a summary, for the CLI and the report page.
  */
 import type { Format } from './formats.js';
 import type { Image } from './image.js';
@@ -113,3 +113,15 @@ export type UpscaleEvent =
   | { type: 'start' | 'tile'; input: string; tilesDone: number; tilesTotal: number; framesDone?: number; framesTotal?: number }
   /** An image is finished, whether or not it got as far as `start`: `result` is its entry in `files`; absent if it was interrupted. */
   | { type: 'done'; input: string; result?: FileResult };
+
+/** "3 upscaled, 1 skipped, 2 failed" (or "3 planned" for a dry run): the summary's counts, as the CLI and the report page say them. */
+export function countsPhrase(summary: UpscaleSummary): string {
+  return [
+    summary.planned ? `${summary.planned} planned` : `${summary.ok} upscaled`,
+    summary.skipped ? `${summary.skipped} skipped` : '',
+    summary.failed ? `${summary.failed} failed` : '',
+    summary.notStarted ? `${summary.notStarted} not started` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+}

@@ -11,7 +11,7 @@ import { getSystemErrorMap } from 'node:util';
 import sharp, { type Sharp } from 'sharp';
 import { hasAlpha, type Image, type ImageMetadata } from '../core/image.js';
 import { bytesOf, colourspaceOf, sharpFrom } from '../pixels/sharp-raw.js';
-import { withTemporary } from './write.js';
+import { withTemporary } from './leftovers.js';
 import { READABLE, type Format } from '../core/formats.js';
 import type { Animation } from './decode.js';
 

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { inputError } from '../core/errors.js';
+import { trackChild } from './leftovers.js';
 
 const require = createRequire(import.meta.url);
 
@@ -37,15 +38,6 @@ export function findFfmpeg(named: string | undefined, input: string): string {
   return path;
 }
 
-/**
- * ffmpeg processes alive now, killed when this process exits: a hard stop (a second Ctrl-C) must not leave a decoder
- * or an encoder writing on.
- */
-const alive = new Set<ChildProcess>();
-const killAlive = () => {
-  for (const child of alive) child.kill('SIGKILL');
-};
-
 export interface Ffmpeg {
   process: ChildProcess;
   /** Resolves when the process has exited and its output is read: the exit code and what it said on stderr. */
@@ -57,8 +49,7 @@ export function startFfmpeg(ffmpeg: string, args: readonly string[]): Ffmpeg {
   // A process group of its own: Ctrl-C at a terminal reaches only upscale, which then stops ffmpeg itself (an ffmpeg
   // that saw the SIGINT would end its part early, and the file would fail instead of being interrupted).
   const child = spawn(ffmpeg, ['-nostdin', '-hide_banner', '-loglevel', 'error', ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-  if (alive.size === 0) process.on('exit', killAlive);
-  alive.add(child);
+  trackChild(child);
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (text: string) => {
@@ -71,8 +62,6 @@ export function startFfmpeg(ffmpeg: string, args: readonly string[]): Ffmpeg {
   const exited = new Promise<{ code: number | null; stderr: string }>((resolve) => {
     const stderrEnded = new Promise((ended) => child.stderr!.once('close', ended));
     const settle = (code: number | null) => {
-      alive.delete(child);
-      if (alive.size === 0) process.off('exit', killAlive);
       void stderrEnded.then(() => resolve({ code, stderr }));
     };
     child.once('error', (error) => {

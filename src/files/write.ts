@@ -1,32 +1,10 @@
 /** Atomic output: bytes go to a temporary file beside the target and are renamed into place when complete. */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { access, link, mkdir, rename, rm } from 'node:fs/promises';
+import { access, link, mkdir, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError, inputError } from '../core/errors.js';
 import { errnoText } from '../core/messages.js';
-
-/** Temporary files being written right now, so an interrupt can remove them. */
-const temporaries = new Set<string>();
-
-export function removeTemporaries(): void {
-  for (const path of temporaries) rmSync(path, { force: true });
-  temporaries.clear();
-}
-
-/**
- * Runs `work` with a temporary file at `path`, which is removed afterwards, and also by `removeTemporaries` if the
- * process is stopped first.
- */
-export async function withTemporary<T>(path: string, work: () => Promise<T>): Promise<T> {
-  temporaries.add(path);
-  try {
-    return await work();
-  } finally {
-    await rm(path, { force: true }).catch(() => undefined);
-    temporaries.delete(path);
-  }
-}
+import { withTemporary } from './leftovers.js';
 
 /**
  * Writes a file at `target` atomically: `write` fills a new temporary file beside it, which is then moved into place.
@@ -37,7 +15,17 @@ export async function withTemporary<T>(path: string, work: () => Promise<T>): Pr
 export async function writeAtomically(
   target: string,
   write: (temporary: string) => Promise<void>,
-  { overwrite, input }: { overwrite: boolean; /** Named in errors: the file this output belongs to. */ input: string },
+  {
+    overwrite,
+    input,
+    failed = (detail) => inputError('unwritable', input, target, detail),
+  }: {
+    overwrite: boolean;
+    /** Named in errors: the file this output belongs to. */
+    input: string;
+    /** The error for a write the system refused (disk full, permissions), from its cause in words. */
+    failed?: (detail: string) => InputError;
+  },
 ): Promise<void> {
   const folder = dirname(target);
   const temporary = join(folder, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
@@ -50,7 +38,7 @@ export async function writeAtomically(
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (error instanceof InputError || code === undefined) throw error;
-    throw inputError('unwritable', input, target, errnoText(code));
+    throw failed(errnoText(code));
   }
 }
 

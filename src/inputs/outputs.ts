@@ -48,7 +48,7 @@ function extensionFor(input: string, format: Format | VideoFormat): string {
   return formatOf(own) === format ? own : extensionOf(format);
 }
 
-export interface PlanOptions {
+export interface OutputOptions {
   /** How messages name the output option (`output` or `--output`). */
   optionName: (key: 'output') => string;
   output?: string;
@@ -64,7 +64,7 @@ export interface PlanOptions {
  * Plans every input's output. An output that would be an input is a usage error (nothing runs); inputs whose
  * outputs collide each get a problem naming the other, and the rest of the batch runs.
  */
-export async function planOutputs(sources: readonly Source[], options: PlanOptions): Promise<PlannedFile[]> {
+export async function planOutputs(sources: readonly Source[], options: OutputOptions): Promise<PlannedFile[]> {
   const option = options.optionName('output');
   const fileFormat = outputFileFormat(options.output, option);
   if (fileFormat && sources.length > 1) throw new UsageError(messages.outputFileNeedsOneInput(option, options.output!, sources.length));

@@ -130,6 +130,13 @@ export const BASELINES: readonly Interpolation[] = ['nearest', 'bilinear', 'bicu
 export const DEFAULT_MODEL: ShippedModel = 'realesr-general-x4v3';
 export const BASELINE_SCALE = 4;
 
+/**
+ * Tile context: a network's receptive-field radius when it is known and at most MAX_FIELD_OVERLAP, else
+ * FALLBACK_OVERLAP (a field too wide to cover in every tile is approximated by blending).
+ */
+export const MAX_FIELD_OVERLAP = 64;
+export const FALLBACK_OVERLAP = 32;
+
 export const modelsDir = fileURLToPath(new URL('../../models/', import.meta.url));
 
 let manifest: ManifestEntry[] | undefined;

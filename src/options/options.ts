@@ -1,15 +1,16 @@
 /**
  * The options, each defined once in `OPTIONS`: its flag, argument, help and parser (with the bounds or choices that
  * both the help and the error message quote), and its default. The CLI builds its program from the table, and
- * `resolveOptions` checks every value against it: the one place options are checked. Everything downstream takes
- * a ResolvedOptions and trusts it. Values may come as strings (from the command line) or typed (from library callers).
+ * `resolveOptions` checks every value against it; what only the file system can tell (a watermark's content, whether
+ * a --report page can be written) is checked once more as a run starts (run/batch.ts), before any image. Everything
+ * downstream takes a ResolvedOptions and trusts it. Values may come as strings (from the command line) or typed (from library callers).
  */
 import { availableParallelism } from 'node:os';
-import { DEFAULT_MODEL, findModel, hasInt8, modelNames, type Model, type ModelName, type Noise } from '../models/catalog.js';
+import { BASELINE_SCALE, DEFAULT_MODEL, FALLBACK_OVERLAP, findModel, hasInt8, modelNames, type Model, type ModelName, type Noise } from '../models/catalog.js';
 import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { FITS, POSITIONS, type Annotation, type Crop, type Edits, type Fit, type Position, type Resize, type Watermark } from '../pixels/edit.js';
-import { FORMATS, PAGE_EXTENSIONS, VIDEO_CODEC_NAMES, VIDEO_CODECS, writableFormatOf, type Format, type FormatAlias, type VideoCodec } from '../core/formats.js';
+import { FORMATS, PAGE_EXTENSIONS, VIDEO, VIDEO_CODEC_NAMES, VIDEO_CODECS, writableFormatOf, type Format, type FormatAlias, type VideoCodec } from '../core/formats.js';
 import { checkNameTemplate, DEFAULT_NAMES, NAME_FIELDS } from '../inputs/names.js';
 import { UsageError } from '../core/errors.js';
 import { messages } from '../core/messages.js';
@@ -372,6 +373,19 @@ export type OptionKey = Exclude<keyof UpscaleOptions, 'env' | 'onEvent' | 'onNot
 /** Every option of `UpscaleOptions`, no more: a missing or extra entry, or a parser for another type, does not compile. */
 export type OptionTable = { [K in OptionKey]-?: OptionSpec<Exclude<UpscaleOptions[K], undefined>> };
 
+/** "h264, vp9 for webm": the codec most containers default to, then the others with their containers. */
+function defaultCodecs(): string {
+  const byCodec = new Map<string, string[]>();
+  for (const [container, spec] of Object.entries(VIDEO)) byCodec.set(spec.codec, [...(byCodec.get(spec.codec) ?? []), container]);
+  const [usual, ...others] = [...byCodec].sort((a, b) => b[1].length - a[1].length);
+  return [usual![0], ...others.map(([codec, containers]) => `${codec} for ${containers.join(', ')}`)].join(', ');
+}
+
+/** "18 for h264 (0-51), …": each codec's default and range. */
+function crfDefaults(): string {
+  return VIDEO_CODEC_NAMES.map((codec) => `${VIDEO_CODECS[codec].defaultCrf} for ${codec} (0-${VIDEO_CODECS[codec].maxCrf})`).join(', ');
+}
+
 export const OPTIONS = {
   output: { short: 'o', arg: '<path>', help: 'output folder (input tree mirrored below it) or, with one input, output file', parse: text },
   name: {
@@ -390,7 +404,7 @@ export const OPTIONS = {
   scale: {
     short: 's',
     arg: '<n>',
-    help: (range) => `output scale, ${range}, fractions too (default: the model's own, 4 for baselines)`,
+    help: (range) => `output scale, ${range}, fractions too (default: the model's own, ${BASELINE_SCALE} for baselines)`,
     parse: number(1, 16),
   },
   noise: {
@@ -418,7 +432,7 @@ export const OPTIONS = {
   },
   tileOverlap: {
     arg: '<px>',
-    help: (range) => `context around each tile, ${range} (default: the model's receptive field, or 32)`,
+    help: (range) => `context around each tile, ${range} (default: the model's receptive field, or ${FALLBACK_OVERLAP})`,
     parse: integer(0, 512),
   },
   device: { arg: '<device>', help: (devices) => `execution provider: ${devices}`, parse: oneOf(DEVICES), default: 'auto' },
@@ -432,7 +446,7 @@ export const OPTIONS = {
   concurrency: {
     short: 'j',
     arg: '<n>',
-    help: (range) => `images in flight, ${range} (default: 2 for networks, one per core for baselines)`,
+    help: (range) => `images in flight, ${range} (default: ${NETWORK_CONCURRENCY} for networks, one per core for baselines)`,
     parse: integer(1, 64),
   },
   format: {
@@ -444,10 +458,10 @@ export const OPTIONS = {
   },
   quality: { short: 'q', arg: '<n>', help: (range) => `quality for jpeg, webp and avif, ${range}`, parse: integer(1, 100) },
   frame: { arg: '<n>', help: (range) => `upscale only frame n (${range}, from 0) of an animated gif or webp, as a still image`, parse: integer(0, 65535) },
-  videoCodec: { arg: '<codec>', help: (codecs) => `video encoder: ${codecs} (default: h264, vp9 for webm)`, parse: oneOf(VIDEO_CODEC_NAMES) },
+  videoCodec: { arg: '<codec>', help: (codecs) => `video encoder: ${codecs} (default: ${defaultCodecs()})`, parse: oneOf(VIDEO_CODEC_NAMES) },
   crf: {
     arg: '<n>',
-    help: (range) => `video quality, ${range}, lower is better (default: 18 for h264, 20 for h265, 31 for vp9; h264 and h265 stop at 51)`,
+    help: (range) => `video quality, ${range}, lower is better (default: ${crfDefaults()})`,
     parse: integer(0, Math.max(...VIDEO_CODEC_NAMES.map((codec) => VIDEO_CODECS[codec].maxCrf))),
   },
   ffmpeg: { arg: '<path>', help: 'ffmpeg executable for videos (default: $UPSCALE_FFMPEG, else the one installed with upscale)', parse: executable },
@@ -698,10 +712,12 @@ function resolveShard(given: Shard | 'auto' | undefined, count: number | undefin
   return { index: index + 1, count: first.value };
 }
 
+const NETWORK_CONCURRENCY = 2;
+
 /**
  * A network uses every core for one image at a time, so two images in flight let one decode and encode while
  * the other runs; the baselines are single-threaded JavaScript, so one image per core.
  */
 function defaultConcurrency(model: Model): number {
-  return model.kind === 'network' ? 2 : Math.max(1, availableParallelism());
+  return model.kind === 'network' ? NETWORK_CONCURRENCY : Math.max(1, availableParallelism());
 }

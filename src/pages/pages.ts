@@ -6,13 +6,14 @@
  * relative path, so the page can be archived with them.
  */
 import { readFileSync } from 'node:fs';
-import { access, constants, mkdir, rename, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import type { Crop } from '../pixels/edit.js';
 import { inputError, UsageError } from '../core/errors.js';
 import { errnoText, messages } from '../core/messages.js';
-import { withTemporary } from '../files/write.js';
-import type { FileResult, UpscaleSummary } from '../core/results.js';
+import { writeAtomically } from '../files/write.js';
+import { escapeMarkup } from '../core/markup.js';
+import { countsPhrase, type FileResult, type UpscaleSummary } from '../core/results.js';
 
 /** One file of the batch as the report page shows it; links are relative URLs, already encoded. */
 export interface ReportEntry extends Pick<FileResult, 'input' | 'status' | 'error' | 'width' | 'height' | 'outWidth' | 'outHeight' | 'model' | 'ms'> {
@@ -56,11 +57,6 @@ export interface ComparePageData {
 const script = readFileSync(new URL('../../web/page.js', import.meta.url), 'utf8');
 const style = readFileSync(new URL('../../web/page.css', import.meta.url), 'utf8');
 
-/** Text and attribute values: every character HTML gives a meaning to, escaped. */
-function escape(text: string | number): string {
-  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 /** Makes the page's folder and its files folder, and checks it is writable, before any work is done. */
 export async function preparePage(page: string, flag: string): Promise<void> {
   try {
@@ -86,15 +82,7 @@ export function hrefFrom(page: string, file: string): string {
 
 /** Writes a page atomically (a CI artifact is never half a page), replacing an earlier one. */
 export async function writePage(page: string, flag: string, html: string): Promise<void> {
-  const temporary = join(dirname(page), `.${basename(page)}.${process.pid}.tmp`);
-  try {
-    await withTemporary(temporary, async () => {
-      await writeFile(temporary, html);
-      await rename(temporary, page);
-    });
-  } catch (error) {
-    throw inputError('pageUnwritable', flag, page, errnoText((error as NodeJS.ErrnoException).code));
-  }
+  await writeAtomically(page, (temporary) => writeFile(temporary, html), { overwrite: true, input: page, failed: (detail) => inputError('pageUnwritable', flag, page, detail) });
 }
 
 function size(width: number | undefined, height: number | undefined): string {
@@ -127,12 +115,12 @@ function page(kind: 'report' | 'compare', title: string, body: string, created: 
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="${POLICY}">
 <meta name="color-scheme" content="light dark">
-<title>${escape(title)}</title>
+<title>${escapeMarkup(title)}</title>
 <style>${style}</style>
 </head>
 <body data-page="${kind}">
 ${body}
-<footer>Written by upscale on ${escape(created.toISOString().replace(/\.\d+Z$/, 'Z'))}.</footer>
+<footer>Written by upscale on ${escapeMarkup(created.toISOString().replace(/\.\d+Z$/, 'Z'))}.</footer>
 <script>${script}</script>
 </body>
 </html>
@@ -140,19 +128,19 @@ ${body}
 }
 
 function fact(term: string, value: string): string {
-  return `<dt>${escape(term)}</dt><dd>${escape(value)}</dd>`;
+  return `<dt>${escapeMarkup(term)}</dt><dd>${escapeMarkup(value)}</dd>`;
 }
 
 function entryHtml(entry: ReportEntry, index: number, scale: number, edits: string): string {
   const id = `f${index + 1}`;
   const { links } = entry;
   const thumbnail = links.thumbnail
-    ? `<img src="${escape(links.thumbnail)}" alt="${escape(`${entry.status === 'error' ? 'input' : 'output'} of ${entry.input}, thumbnail`)}" loading="lazy" decoding="async">`
+    ? `<img src="${escapeMarkup(links.thumbnail)}" alt="${escapeMarkup(`${entry.status === 'error' ? 'input' : 'output'} of ${entry.input}, thumbnail`)}" loading="lazy" decoding="async">`
     : '<span>no preview</span>';
   const viewable = links.before !== undefined && links.after !== undefined;
   const data = [
-    `data-name="${escape(entry.input)}"`,
-    viewable ? `data-before="${escape(links.before!)}" data-after="${escape(links.after!)}"` : '',
+    `data-name="${escapeMarkup(entry.input)}"`,
+    viewable ? `data-before="${escapeMarkup(links.before!)}" data-after="${escapeMarkup(links.after!)}"` : '',
     entry.width ? `data-width="${entry.width}" data-height="${entry.height}"` : '',
     entry.outWidth ? `data-out-width="${entry.outWidth}" data-out-height="${entry.outHeight}"` : '',
   ].filter(Boolean).join(' ');
@@ -166,27 +154,21 @@ function entryHtml(entry: ReportEntry, index: number, scale: number, edits: stri
     entry.bytes === undefined ? '' : fact('size', bytes(entry.bytes)),
   ].join('');
   const fileLinks = [
-    links.input ? `<a href="${escape(links.input)}">input</a>` : '',
-    links.output ? `<a href="${escape(links.output)}">output</a>` : '',
+    links.input ? `<a href="${escapeMarkup(links.input)}">input</a>` : '',
+    links.output ? `<a href="${escapeMarkup(links.output)}">output</a>` : '',
   ].join('');
   return `<li class="entry ${entry.status}" id="${id}" ${data}>
-<a class="thumb" href="#${id}" aria-label="${escape(`${viewable ? 'Compare' : 'Show'} ${entry.input}`)}">${thumbnail}</a>
-<span class="status">${escape(STATUS_TEXT[entry.status])}</span>
-<h2>${escape(entry.input)}</h2>
-${entry.error ? `<p class="message" role="note">${escape(entry.error)}</p>` : ''}
+<a class="thumb" href="#${id}" aria-label="${escapeMarkup(`${viewable ? 'Compare' : 'Show'} ${entry.input}`)}">${thumbnail}</a>
+<span class="status">${escapeMarkup(STATUS_TEXT[entry.status])}</span>
+<h2>${escapeMarkup(entry.input)}</h2>
+${entry.error ? `<p class="message" role="note">${escapeMarkup(entry.error)}</p>` : ''}
 <dl>${facts}</dl>
 <p class="links">${fileLinks}</p>
 </li>`;
 }
 
 export function reportPage({ entries, summary, edits, created }: ReportPageData): string {
-  const counts = [
-    `${summary.ok} upscaled`,
-    summary.skipped ? `${summary.skipped} skipped` : '',
-    summary.failed ? `${summary.failed} failed` : '',
-    summary.notStarted ? `${summary.notStarted} not started` : '',
-  ].filter(Boolean);
-  const line = [counts.join(', '), `${summary.model} ${scaleText(summary.scale)}`, summary.device, duration(summary.ms), summary.interrupted ? 'interrupted' : '']
+  const line = [countsPhrase(summary), `${summary.model} ${scaleText(summary.scale)}`, summary.device, duration(summary.ms), summary.interrupted ? 'interrupted' : '']
     .filter(Boolean)
     .join(' · ');
   const editText = edits.length ? edits.join(', ') : 'none';
@@ -214,7 +196,7 @@ the split. Both sides are shown at the same size.</p>
     'upscale report',
     `<header>
 <h1>upscale report</h1>
-<p class="summary">${escape(line)}; edits: ${escape(editText)}</p>
+<p class="summary">${escapeMarkup(line)}; edits: ${escapeMarkup(editText)}</p>
 </header>
 <main>
 ${viewer}
@@ -231,18 +213,18 @@ export function comparePage({ image, crop, input, results, created }: ComparePag
   // The details under the view, so the views line up however long each one's details are.
   const panel = (name: string, view: string, details: string, attributes: string, extra = '') =>
     `<li class="panel${extra}" ${attributes}>
-<h2>${escape(name)}</h2>
+<h2>${escapeMarkup(name)}</h2>
 ${view}
 <p>${details}</p>
 </li>`;
   const view = (link: string, name: string, width: number, height: number) =>
-    `<div class="view" tabindex="0" role="region" aria-label="${escape(`${name}: drag or use the arrow keys to pan, + and - to zoom`)}">` +
-    `<img src="${escape(link)}" alt="${escape(`${name}, ${width}×${height}`)}" width="${width}" height="${height}" draggable="false"></div>`;
+    `<div class="view" tabindex="0" role="region" aria-label="${escapeMarkup(`${name}: drag or use the arrow keys to pan, + and - to zoom`)}">` +
+    `<img src="${escapeMarkup(link)}" alt="${escapeMarkup(`${name}, ${width}×${height}`)}" width="${width}" height="${height}" draggable="false"></div>`;
   const panels = [
     panel(
       'input',
       view(input.link, 'input', input.width, input.height),
-      escape(size(input.width, input.height)),
+      escapeMarkup(size(input.width, input.height)),
       `data-model="input" data-width="${input.width}" data-height="${input.height}"`,
     ),
     ...results.map((result) =>
@@ -250,11 +232,11 @@ ${view}
         ? panel(
             result.model,
             view(result.link, result.model, result.width!, result.height!),
-            `${escape(`${size(result.width, result.height)} · ${duration(result.ms!)} (${duration(result.totalMs!)} with model loading)`)} · ` +
-              `<a href="${escape(result.link)}">full image</a>`,
-            `data-model="${escape(result.model)}" data-width="${result.width}" data-height="${result.height}" data-ms="${result.ms}"`,
+            `${escapeMarkup(`${size(result.width, result.height)} · ${duration(result.ms!)} (${duration(result.totalMs!)} with model loading)`)} · ` +
+              `<a href="${escapeMarkup(result.link)}">full image</a>`,
+            `data-model="${escapeMarkup(result.model)}" data-width="${result.width}" data-height="${result.height}" data-ms="${result.ms}"`,
           )
-        : panel(result.model, `<p class="message" role="note">${escape(result.error ?? 'failed')}</p>`, 'failed', `data-model="${escape(result.model)}"`, ' error'),
+        : panel(result.model, `<p class="message" role="note">${escapeMarkup(result.error ?? 'failed')}</p>`, 'failed', `data-model="${escapeMarkup(result.model)}"`, ' error'),
     ),
   ];
   return page(
@@ -262,7 +244,7 @@ ${view}
     `upscale compare: ${image}`,
     `<header>
 <h1>upscale compare</h1>
-<p class="summary">${escape(`${region}, ${size(input.width, input.height)}; ${results.length} model${results.length === 1 ? '' : 's'}`)}</p>
+<p class="summary">${escapeMarkup(`${region}, ${size(input.width, input.height)}; ${results.length} model${results.length === 1 ? '' : 's'}`)}</p>
 </header>
 <main>
 <div class="bar">

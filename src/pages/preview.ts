@@ -10,7 +10,7 @@ export const THUMBNAIL_SIDE = 256;
 /** Formats (as sharp names them) that current browsers display in an <img>; AVIF is heif with AV1 compression. */
 const BROWSER_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'heif']);
 
-export interface Inspected {
+export interface Viewable {
   /** Orientation applied. */
   width: number;
   height: number;
@@ -26,7 +26,7 @@ type Limit = number | false;
 const open = (path: string, maxPixels: Limit) => sharp(path, { animated: false, limitInputPixels: maxPixels });
 
 /** The file's size and whether browsers show it; undefined when it cannot be read (a page shows it without a picture). */
-export async function inspect(path: string, maxPixels: Limit): Promise<Inspected | undefined> {
+export async function viewable(path: string, maxPixels: Limit): Promise<Viewable | undefined> {
   try {
     const meta = await open(path, maxPixels).metadata();
     const { width, height } = meta.autoOrient ?? meta;

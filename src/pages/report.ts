@@ -9,7 +9,7 @@ import pLimit from 'p-limit';
 import { describeEdits } from '../pixels/edit.js';
 import type { ResolvedOptions } from '../options/options.js';
 import { filesFolderOf, hrefFrom, reportPage, writePage, type ReportEntry } from './pages.js';
-import { browserCopy, inspect, thumbnail } from './preview.js';
+import { browserCopy, viewable, thumbnail } from './preview.js';
 import type { FileResult, UpscaleReport } from '../core/results.js';
 
 async function isFile(path: string): Promise<boolean> {
@@ -32,7 +32,7 @@ async function entryFor(file: FileResult, index: number, page: string, maxPixels
   if (status !== 'error' && (await isFile(output))) {
     entry.links.output = href(output);
     entry.bytes = (await stat(output)).size;
-    const after = await inspect(output, false);
+    const after = await viewable(output, false);
     if (after) {
       // A skipped file's sizes were never read by the batch: those of the files shown are.
       entry.outWidth ??= after.width;
@@ -42,7 +42,7 @@ async function entryFor(file: FileResult, index: number, page: string, maxPixels
       const copy = join(folder, `${name}-after.png`);
       entry.links.after = after.browserCanShow ? entry.links.output : await made(copy, () => browserCopy(output, copy, false));
     }
-    const before = inputIsFile ? await inspect(input, maxPixels) : undefined;
+    const before = inputIsFile ? await viewable(input, maxPixels) : undefined;
     if (before) {
       entry.width ??= before.width;
       entry.height ??= before.height;

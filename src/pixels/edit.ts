@@ -7,6 +7,7 @@ import sharp, { type Sharp } from 'sharp';
 import { errorLine, inputError, UsageError } from '../core/errors.js';
 import { allocateImage, hasAlpha, maxSample, type Image } from '../core/image.js';
 import { messages } from '../core/messages.js';
+import { escapeMarkup } from '../core/markup.js';
 import { imageFrom, sharpFrom } from './sharp-raw.js';
 
 export interface Crop {
@@ -206,10 +207,6 @@ export async function checkWatermark(path: string, option: string): Promise<void
   }
 }
 
-function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 /** The text as an SVG as wide as the image, rendered by sharp (librsvg), with a margin from the edges. */
 function annotationOverlay(annotation: Annotation, base: Image): Buffer {
   const size = annotation.size ?? Math.max(8, Math.round(base.height / 20));
@@ -219,8 +216,8 @@ function annotationOverlay(annotation: Annotation, base: Image): Buffer {
   const x = anchor === 'start' ? margin : anchor === 'end' ? base.width - margin : base.width / 2;
   const svg =
     `<svg xmlns="http://www.w3.org/2000/svg" width="${base.width}" height="${height}">` +
-    `<text x="${x}" y="${margin + size * 0.8}" font-family="sans-serif" font-size="${size}" fill="${escapeXml(annotation.colour)}" text-anchor="${anchor}">` +
-    `${escapeXml(annotation.text)}</text></svg>`;
+    `<text x="${x}" y="${margin + size * 0.8}" font-family="sans-serif" font-size="${size}" fill="${escapeMarkup(annotation.colour)}" text-anchor="${anchor}">` +
+    `${escapeMarkup(annotation.text)}</text></svg>`;
   return Buffer.from(svg);
 }
 

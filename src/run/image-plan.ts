@@ -2,7 +2,7 @@
  * One image's plan: the network passes, the planes each pass runs, the tiles of each pass under `--tile` or the
  * memory budget, the tile count and the expected peak memory. Pure maths of sizes; the pipeline follows the plan.
  */
-import type { NetworkModel, PoolGeometry, Run } from '../models/catalog.js';
+import { FALLBACK_OVERLAP, MAX_FIELD_OVERLAP, type NetworkModel, type PoolGeometry, type Run } from '../models/catalog.js';
 import type { Image } from '../core/image.js';
 import type { AlphaModel } from '../options/options.js';
 import { planTiles, type TilePlan } from '../pixels/tile.js';
@@ -45,7 +45,7 @@ export interface ImageLoad {
 
 /** Overlap the tiler uses when the user gives none: exact for SRVGG, a feathered 32 px where the network sees further. */
 export function defaultOverlap(model: NetworkModel): number {
-  return Number.isFinite(model.receptiveFieldRadius) && model.receptiveFieldRadius <= 64 ? model.receptiveFieldRadius : 32;
+  return Number.isFinite(model.receptiveFieldRadius) && model.receptiveFieldRadius <= MAX_FIELD_OVERLAP ? model.receptiveFieldRadius : FALLBACK_OVERLAP;
 }
 
 /**

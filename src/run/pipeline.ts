@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { decode, readHeader, sniffFile, type Animation, type Header } from '../files/decode.js';
-import { applyEdits, finalSize } from '../pixels/edit.js';
+import { applyEdits } from '../pixels/edit.js';
 import { encodeToBuffer, encodeToFile } from '../files/encode.js';
 import { ANIMATED_FORMATS, isVideoFormat, READABLE, type Format, type FormatSpec } from '../core/formats.js';
 import { AbortError, errorLine, InputError, inputError, ModelError } from '../core/errors.js';
@@ -13,7 +13,7 @@ import { planImage } from './image-plan.js';
 import { ERROR_CODES, messages, type ErrorCode } from '../core/messages.js';
 import type { PlannedFile } from '../inputs/outputs.js';
 import { processVideo } from './video.js';
-import { checkAbort, newTimings, planSettings, precisionOf, rounded, targetSize, upscalePixels, type Context } from './upscale.js';
+import { checkAbort, checkHeader, newTimings, planSettings, precisionOf, rounded, upscalePixels, type Context } from './upscale.js';
 import { exists, writeAtomically } from '../files/write.js';
 import type { Timings, FileResult, BufferInfo } from '../core/results.js';
 
@@ -34,7 +34,7 @@ export interface Input {
 }
 
 /** What the header says an input will become, worked out before any pixel is decoded. */
-interface Inspected {
+interface Foreseen {
   header: Header;
   format: Format;
   /** The output's size after the scale and the edits (of each frame). */
@@ -47,7 +47,7 @@ interface Inspected {
  * Header checks before any pixel work: the frame asked for, limits, the output's size against its format, the
  * memory notice. An animation needs a format that holds one, unless `--frame` takes one frame.
  */
-async function inspect(input: Input, formatFor: (header: Header) => Format, context: Context): Promise<Inspected> {
+async function foresee(input: Input, formatFor: (header: Header) => Format, context: Context): Promise<Foreseen> {
   const { options } = context;
   const header = await readHeader(input.name, input.bytes);
   const format = formatFor(header);
@@ -55,19 +55,8 @@ async function inspect(input: Input, formatFor: (header: Header) => Format, cont
   if (frame !== undefined && frame >= header.frames) throw inputError('noSuchFrame', input.name, frame, header.frames);
   const frames = frame === undefined ? header.frames : 1;
   if (frames > 1 && !(READABLE[format] as FormatSpec).animated) throw inputError('animatedToStill', input.name, frames, format, ANIMATED_FORMATS);
-  if (frames * header.width * header.height > options.maxPixels) {
-    throw inputError('tooManyPixels', input.name, header.width, header.height, frames, options.maxPixels);
-  }
-  const upscaled = targetSize(header.width, header.height, context.run.scale);
-  const final = finalSize(upscaled.width, upscaled.height, options.edits, input.name);
-  const limit = READABLE[format].maxSide;
-  if (final.width > limit || final.height > limit) throw inputError('outputTooLarge', input.name, format, final.width, final.height, limit);
   // Before decoding, whether alpha is all opaque is unknown; the memory estimate does not depend on it.
-  const headerPlan = planImage({ ...header, alpha: hasAlpha(header), frames }, context.run, planSettings(context));
-  // Said on a dry run too, so a batch can be checked against a machine before it runs.
-  if (headerPlan.estimateMiB !== undefined && headerPlan.estimateMiB > options.memory) {
-    options.onNotice?.(messages.overBudget(input.name, headerPlan.estimateMiB, options.memory, context.imagesInFlight));
-  }
+  const { final } = checkHeader(input.name, { ...header, alpha: hasAlpha(header), frames }, frames, format, context);
   return { header, format, final, frames };
 }
 
@@ -88,7 +77,7 @@ interface Rendered {
  * Decode → upscale by the plan → edits. Each frame of an animation is planned, upscaled and edited exactly as a still
  * of its own (frame k equals frame k alone); the output is encoded from all of them.
  */
-async function render(input: Input, { header, frames }: Inspected, context: Context, timings: Timings): Promise<Rendered> {
+async function render(input: Input, { header, frames }: Foreseen, context: Context, timings: Timings): Promise<Rendered> {
   const { options } = context;
   let phase = performance.now();
   checkAbort(options.signal);
@@ -156,11 +145,11 @@ async function processImage(file: PlannedFile, context: Context, result: FileRes
   const { format } = file;
   if (isVideoFormat(format)) throw inputError('imageToVideo', file.input, format);
   const input = { name: file.input };
-  const inspected = await inspect(input, () => format, context);
-  const { header, final, frames } = inspected;
+  const foreseen = await foresee(input, () => format, context);
+  const { header, final, frames } = foreseen;
   Object.assign(result, { width: header.width, height: header.height, outWidth: final.width, outHeight: final.height }, frames > 1 && { frames });
   if (options.dryRun) return { ...result, status: 'planned' };
-  const { image, width, height, metadata, animation, precision } = await render(input, inspected, context, timings);
+  const { image, width, height, metadata, animation, precision } = await render(input, foreseen, context, timings);
   const phase = performance.now();
   const encoding = { format, quality: options.quality, metadata, animation };
   await writeAtomically(file.output, (temporary) => encodeToFile(image, encoding, temporary), { overwrite: options.overwrite, input: file.input });
@@ -172,9 +161,9 @@ async function processImage(file: PlannedFile, context: Context, result: FileRes
 export async function processBuffer(input: Input, format: Format | undefined, context: Context): Promise<{ data: Buffer; info: BufferInfo }> {
   const started = performance.now();
   const timings = newTimings();
-  const inspected = await inspect(input, (h) => format ?? h.format, context);
-  const { header, format: chosen } = inspected;
-  const { image, width, height, metadata, animation, precision } = await render(input, inspected, context, timings);
+  const foreseen = await foresee(input, (h) => format ?? h.format, context);
+  const { header, format: chosen } = foreseen;
+  const { image, width, height, metadata, animation, precision } = await render(input, foreseen, context, timings);
   const phase = performance.now();
   const data = await encodeToBuffer(image, { format: chosen, quality: context.options.quality, metadata, animation });
   timings.encode = performance.now() - phase;
@@ -187,7 +176,7 @@ export async function processBuffer(input: Input, format: Format | undefined, co
     channels: image.channels,
     depth: image.depth,
     bytes: data.length,
-    ...(inspected.frames > 1 && { frames: inspected.frames }),
+    ...(foreseen.frames > 1 && { frames: foreseen.frames }),
     model: context.run.variant.name,
     ...(precision && { precision }),
     scale: context.run.scale,

@@ -4,10 +4,12 @@
  */
 import type { PoolGeometry, Run } from '../models/catalog.js';
 import { bleedTransparent } from '../pixels/bleed.js';
-import { resizeTo } from '../pixels/edit.js';
-import { AbortError } from '../core/errors.js';
+import { finalSize, resizeTo } from '../pixels/edit.js';
+import { AbortError, inputError } from '../core/errors.js';
+import { READABLE, type Format } from '../core/formats.js';
+import { messages } from '../core/messages.js';
 import { allocateImage, blend, hasAlpha, isOpaque, joinAlpha, maxSample, orient, splitAlpha, toDepth, type Image } from '../core/image.js';
-import { transposed, type ImagePlan, type PassPlan } from './image-plan.js';
+import { planImage, transposed, type ImagePlan, type ImageShape, type PassPlan } from './image-plan.js';
 import type { Network, PoolFeeds } from '../inference/inference.js';
 import type { ResolvedOptions } from '../options/options.js';
 import { resample } from '../pixels/resample.js';
@@ -171,6 +173,28 @@ export async function upscalePixels(decoded: Image, plan: ImagePlan, context: Co
   return upAlpha ? joinAlpha(upColour, upAlpha) : upColour;
 }
 
+
+/**
+ * The checks every input gets from its header, before any pixel is decoded, whatever it is (a still, an animation,
+ * a video): the pixels it would hold against --max-pixels, its output's size after the scale and the edits against
+ * the image format's limit (videos: the encoder's checks), and its plan, whose memory estimate over --memory is a notice. `counted` is the frames that
+ * --max-pixels counts: an animation's all (every one is held until the output is encoded), a video's one (its
+ * frames stream through, two at a time).
+ */
+export function checkHeader(input: string, shape: ImageShape, counted: number, format: Format | undefined, context: Context): { final: { width: number; height: number }; plan: ImagePlan } {
+  const { options } = context;
+  if (counted * shape.width * shape.height > options.maxPixels) throw inputError('tooManyPixels', input, shape.width, shape.height, counted, options.maxPixels);
+  const upscaled = targetSize(shape.width, shape.height, context.run.scale);
+  const final = finalSize(upscaled.width, upscaled.height, options.edits, input);
+  const maxSide = format && READABLE[format].maxSide;
+  if (format && maxSide && (final.width > maxSide || final.height > maxSide)) throw inputError('outputTooLarge', input, format, final.width, final.height, maxSide);
+  const plan = planImage(shape, context.run, planSettings(context));
+  // Said on a dry run too, so a batch can be checked against a machine before it runs.
+  if (plan.estimateMiB !== undefined && plan.estimateMiB > options.memory) {
+    options.onNotice?.(messages.overBudget(input, plan.estimateMiB, options.memory, context.imagesInFlight));
+  }
+  return { final, plan };
+}
 
 export function planSettings({ options, imagesInFlight }: Context) {
   const { tile, tileOverlap, memory, tta, strength, alphaModel } = options;

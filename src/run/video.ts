@@ -6,16 +6,14 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { resolve } from 'node:path';
-import { applyEdits, finalSize } from '../pixels/edit.js';
+import { applyEdits } from '../pixels/edit.js';
 import { inputError } from '../core/errors.js';
 import { ffmpegError, findFfmpeg, startFfmpeg, type Ffmpeg } from '../files/ffmpeg.js';
 import { extensionOf, isVideoFormat, VIDEO, VIDEO_CODECS, type VideoCodec, type VideoDemuxer, type VideoFormat } from '../core/formats.js';
 import { allocateImage, type Image } from '../core/image.js';
-import { planImage } from './image-plan.js';
-import { messages } from '../core/messages.js';
 import { nutFrameHeader, nutHeader } from '../files/nut.js';
 import type { PlannedFile } from '../inputs/outputs.js';
-import { checkAbort, newTimings, planSettings, precisionOf, rounded, targetSize, upscalePixels, type Context } from './upscale.js';
+import { checkAbort, checkHeader, newTimings, precisionOf, rounded, upscalePixels, type Context } from './upscale.js';
 import { bytesOf } from '../pixels/sharp-raw.js';
 import { writeAtomically } from '../files/write.js';
 import type { FileResult } from '../core/results.js';
@@ -190,15 +188,10 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
   timings.decode += performance.now() - phase;
   const frames = video.pts.length;
   Object.assign(result, { width: video.width, height: video.height, frames });
-  const upscaled = targetSize(video.width, video.height, context.run.scale);
-  const final = finalSize(upscaled.width, upscaled.height, options.edits, input);
+  const { final, plan } = checkHeader(input, { width: video.width, height: video.height, channels: 3, depth: 8, alpha: false, frames: FRAMES_HELD }, 1, undefined, context);
   Object.assign(result, { outWidth: final.width, outHeight: final.height });
   // 4:2:0 chroma covers 2x2 pixels, so every encoder here needs even sides.
   if (final.width % 2 !== 0 || final.height % 2 !== 0) throw inputError('oddVideoSize', input, final.width, final.height);
-  const plan = planImage({ width: video.width, height: video.height, channels: 3, depth: 8, alpha: false, frames: FRAMES_HELD }, context.run, planSettings(context));
-  if (plan.estimateMiB !== undefined && plan.estimateMiB > options.memory) {
-    options.onNotice?.(messages.overBudget(input, plan.estimateMiB, options.memory, context.imagesInFlight));
-  }
   if (options.dryRun) return { ...result, status: 'planned' };
   checkAbort(options.signal);
   // NUT timestamps are unsigned: the frames go to the encoder from 0, and -itsoffset puts them back in place.
