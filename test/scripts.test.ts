@@ -92,6 +92,39 @@ describe('progress', () => {
     expect(stdout.toString()).toContain('✔');
   });
 
+  it('--progress json: every stderr line is one JSON object, notices, failures and usage errors included', async () => {
+    const root = scratch();
+    copyFileSync(cat, join(root, 'a.png'));
+    writeFileSync(join(root, 'b.png'), 'not an image');
+    const batch = await run([root, '-o', scratch(), '-m', 'realesr-animevideov3', '-s', '2', '--progress', 'json', '-j', '1']);
+    expect(batch.code).toBe(1);
+    const lines = batch.stderr.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ event: 'notice', message: expect.stringMatching(/^upscale: using cpu, fp32/) });
+    expect(lines.find((l) => l.event === 'file' && l.status === 'error')).toMatchObject({ input: join(root, 'b.png'), code: 'ERR_INPUT_FORMAT', error: expect.stringContaining('b.png') });
+    expect(lines.at(-1)).toMatchObject({ event: 'summary', ok: 1, failed: 1 });
+    const usage = await run([cat, '-s', 'abc', '--progress', 'json']);
+    expect([usage.code, usage.stderr]).toEqual([2, `${JSON.stringify({ event: 'error', code: 'ERR_USAGE', message: 'Expected number between 1 and 16 for --scale but received "abc"' })}\n`]);
+    const unknown = await run([cat, '--frobnicate', '--progress=json']);
+    expect(unknown.code).toBe(2);
+    expect(JSON.parse(unknown.stderr)).toMatchObject({ event: 'error', code: 'ERR_USAGE', message: expect.stringContaining('--frobnicate') });
+  });
+
+  it("each file's line is written as it finishes, not when the batch ends", async () => {
+    const root = scratch();
+    for (const name of ['a.png', 'b.png', 'c.png']) copyFileSync(join(fixtures, 'golden', 'chelsea-96.png'), join(root, name));
+    const child = spawn(process.execPath, [bin, root, '-o', scratch(), '-m', 'realesr-general-x4v3', '-j', '1', '--progress', 'none'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const arrivals: { at: number; text: string }[] = [];
+    child.stdout.on('data', (chunk: Buffer) => arrivals.push({ at: performance.now(), text: chunk.toString() }));
+    const exited = new Promise<number>((resolve) => child.on('close', () => resolve(performance.now())));
+    const end = await exited;
+    const lines = arrivals.flatMap(({ at, text }) => text.trimEnd().split('\n').map((line) => ({ at, line })));
+    expect(lines.map((l) => l.line.slice(0, 2))).toEqual(['✔ ', '✔ ', '✔ ']);
+    // Each image takes a network pass of its own: the lines come apart, the first long before the process ends.
+    expect(lines[1]!.at - lines[0]!.at).toBeGreaterThan(50);
+    expect(lines[2]!.at - lines[1]!.at).toBeGreaterThan(50);
+    expect(end - lines[0]!.at).toBeGreaterThan(100);
+  });
+
   it('in a log (not a terminal): a plain line every few seconds for a long image, no carriage return or colour', () => {
     const stream = new PassThrough();
     let text = '';

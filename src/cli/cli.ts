@@ -11,7 +11,7 @@ import { compare, COMPARE_MODELS } from '../run/compare.js';
 import { EXIT, exitCodeFor, InputError, inputError, UsageError } from '../core/errors.js';
 import { runBatch, runImage } from '../run/batch.js';
 import { errnoText, messages, shown } from '../core/messages.js';
-import { makeProgress, PROGRESS_MODES, type ProgressMode } from './progress.js';
+import { asksJsonProgress, jsonLine, makeProgress, PROGRESS_MODES, type ProgressMode } from './progress.js';
 import { writableFormatOf } from '../core/formats.js';
 import { flagOf, OPTIONS, resolveOptions, type OptionSpec, type ResolvedOptions, type UpscaleOptions } from '../options/options.js';
 import { disableSharpCache } from '../pixels/sharp-raw.js';
@@ -33,6 +33,8 @@ export interface Io {
    * (a second signal, or the grace period running out).
    */
   onHardExit?: (lastWords: () => void) => void;
+  /** The command line's arguments, for what must be known before Commander parses them (`--progress json`). */
+  args?: readonly string[];
 }
 
 /** The CLI's own flags, beside the library's options. */
@@ -163,14 +165,26 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
-      outputError: (text, write) => write(text.replace(/^error: /, 'upscale: ')),
+      outputError: (text, write) =>
+        asksJsonProgress(io.args ?? []) ? io.stderr.write(jsonLine({ event: 'error', code: 'ERR_USAGE', message: text.trim().replace(/^error: /, '') })) : write(text.replace(/^error: /, 'upscale: ')),
     })
     .exitOverride()
     .action(async (positional: string[], flags: CliFlags) => {
       const started = performance.now();
       const inputs = [...positional, ...(flags.filesFrom !== undefined ? await pathsFrom(flags.filesFrom, flags.null ?? false, io) : [])];
       if (inputs.includes(STDIO) || flags.output === STDIO) return done(await runPipe(inputs, flags, io));
-      const progress = makeProgress(flags.quiet || (flags.json && flags.progress !== 'json') ? 'none' : (flags.progress ?? 'auto'), io.stderr);
+      const mode = flags.quiet || (flags.json && flags.progress !== 'json') ? 'none' : (flags.progress ?? 'auto');
+      const progress = makeProgress(mode, io.stderr);
+      // Each file's line as it finishes, so a log shows the batch as it goes and a hard stop loses none of them.
+      const printed = new Set<string>();
+      const fileDone = (file: FileResult) => {
+        printed.add(file.input);
+        // Under --progress json a failure is its `file` event, which carries the message.
+        if (file.status === 'error') {
+          if (mode !== 'json') progress.line(io.stderr, colour.red(file.error ?? `${file.input}: failed`));
+        } else if (!flags.quiet && !flags.json) progress.line(io.stdout, fileLine(file, colour));
+      };
+      const notice = (line: string) => (mode === 'json' ? io.stderr.write(jsonLine({ event: 'notice', message: line })) : progress.line(io.stderr, colour.dim(line)));
       // What the batch has come to so far, for a report if the process is stopped before upscale() returns.
       let batch: Batch | undefined;
       let resolved: ResolvedOptions | undefined;
@@ -202,12 +216,13 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
         env: io.env,
         ffmpeg: flags.ffmpeg ?? (io.env.UPSCALE_FFMPEG || undefined),
         signal: io.signal,
-        onNotice: (line) => (flags.quiet ? undefined : writeErr(colour.dim(line))),
+        onNotice: (line) => (flags.quiet ? undefined : notice(line)),
         onEvent: (event) => {
           if (event.type === 'plan') batch = event;
           // An image in flight has no result yet; a finished one has, unless it was interrupted.
           if (event.type === 'start' || event.type === 'done') results.set(event.input, event.type === 'done' ? event.result : undefined);
           progress.onEvent(event);
+          if (event.type === 'done' && event.result) fileDone(event.result);
         },
       };
       let report: UpscaleReport | undefined;
@@ -217,13 +232,11 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
       } finally {
         progress.finish(report?.summary);
       }
-      for (const file of report.files) {
-        if (file.status === 'error') writeErr(colour.red(file.error ?? `${file.input}: failed`));
-        else if (!flags.quiet && !flags.json) io.stdout.write(`${fileLine(file, colour)}\n`);
-      }
+      // Files that finished without a result of their own (interrupted) get their line now.
+      for (const file of report.files) if (!printed.has(file.input)) fileDone(file);
       if (flags.json) printReport(report);
-      else if (!flags.quiet) writeErr(summaryLine(report));
-      if (flags.report !== undefined && !flags.quiet && !flags.json) writeErr(messages.pageWritten(flags.report));
+      else if (!flags.quiet && mode !== 'json') writeErr(summaryLine(report));
+      if (flags.report !== undefined && !flags.quiet && !flags.json) notice(messages.pageWritten(flags.report));
       done(report.summary.interrupted ? EXIT.interrupted : report.summary.failed > 0 ? EXIT.failed : EXIT.ok);
     });
 
@@ -331,7 +344,7 @@ function packageVersion(): string {
  */
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   let code: number = EXIT.ok;
-  const program = makeProgram(io, (c) => (code = c));
+  const program = makeProgram({ ...io, args: argv.slice(2) }, (c) => (code = c));
   try {
     const args = argv.slice(2);
     if (args.length === 0) {
@@ -348,7 +361,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     const exit = exitCodeFor(error);
     // An InputError reaching here names one file the run could not read or write (compare's image, a --report page).
     if (error instanceof Error && (exit !== EXIT.failed || error instanceof UsageError || error instanceof InputError)) {
-      io.stderr.write(`upscale: ${error.message}\n`);
+      const { code } = error as { code?: string };
+      io.stderr.write(asksJsonProgress(argv.slice(2)) ? jsonLine({ event: 'error', code, message: error.message }) : `upscale: ${error.message}\n`);
     } else {
       // Not a user error: a bug. Keep the stack so it can be reported.
       io.stderr.write(`upscale: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
@@ -369,7 +383,9 @@ export async function runProcess(argv: readonly string[]): Promise<number> {
     signals++;
     if (signals === 1) {
       // A terminal has just echoed ^C on the current line: start our own on the next.
-      process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}${messages.interrupted()}\n`);
+      process.stderr.write(
+        asksJsonProgress(argv.slice(2)) ? jsonLine({ event: 'interrupted', message: messages.interrupted() }) : `${process.stderr.isTTY ? '\n' : ''}${messages.interrupted()}\n`,
+      );
       controller.abort();
       setTimeout(() => exitNow(), 2000).unref();
     } else {

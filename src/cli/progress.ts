@@ -12,8 +12,22 @@ export type ProgressMode = (typeof PROGRESS_MODES)[number];
 
 export interface Progress {
   onEvent(event: UpscaleEvent): void;
+  /** Writes one line to `stream` as this display allows: above the bars when both share the terminal. */
+  line(stream: NodeJS.WritableStream & { isTTY?: boolean }, text: string): void;
   /** The batch is over: bars are taken down, a JSON stream gets its summary. */
   finish(summary?: UpscaleSummary): void;
+}
+
+const plainLine = (stream: NodeJS.WritableStream, text: string) => void stream.write(`${text}\n`);
+
+/** Whether the command line asks for `--progress json`, read before it is parsed: then every stderr line is JSON, errors included. */
+export function asksJsonProgress(args: readonly string[]): boolean {
+  return args.some((arg, i) => arg === '--progress=json' || (arg === '--progress' && args[i + 1] === 'json'));
+}
+
+/** One JSON object on a line of its own, as `--progress json` writes everything on stderr. */
+export function jsonLine(object: Record<string, unknown>): string {
+  return `${JSON.stringify(object)}\n`;
 }
 
 /** How often a log gets a line about an image still running. */
@@ -25,14 +39,14 @@ function eta(startedAt: number, done: number, total: number, now: number): numbe
 }
 
 export function makeProgress(mode: ProgressMode, stream: NodeJS.WritableStream & { isTTY?: boolean }, now = () => performance.now()): Progress {
-  if (mode === 'none') return { onEvent: () => undefined, finish: () => undefined };
+  if (mode === 'none') return { onEvent: () => undefined, line: plainLine, finish: () => undefined };
   if (mode === 'json') return jsonProgress(stream, now);
   return stream.isTTY ? barProgress(stream) : plainProgress(stream, now);
 }
 
 /** One JSON object per line: `start`, `tile`, `file` and `summary`, with counts, bytes and estimates in ms. */
 function jsonProgress(stream: NodeJS.WritableStream, now: () => number): Progress {
-  const write = (object: Record<string, unknown>) => stream.write(`${JSON.stringify(object)}\n`);
+  const write = (object: Record<string, unknown>) => stream.write(jsonLine(object));
   const began = now();
   const imageStarted = new Map<string, number>();
   let total = 0;
@@ -59,6 +73,7 @@ function jsonProgress(stream: NodeJS.WritableStream, now: () => number): Progres
           output: result?.output,
           status: result?.status ?? 'error',
           code: result?.code,
+          error: result?.error,
           bytes: result?.bytes,
           ms: result?.ms,
           done,
@@ -67,6 +82,7 @@ function jsonProgress(stream: NodeJS.WritableStream, now: () => number): Progres
         });
       }
     },
+    line: plainLine,
     finish(summary) {
       if (summary) write({ event: 'summary', ...summary });
     },
@@ -89,6 +105,7 @@ function plainProgress(stream: NodeJS.WritableStream, now: () => number): Progre
       const count = event.framesTotal === undefined ? `${event.tilesDone}/${event.tilesTotal} tiles` : `${event.framesDone}/${event.framesTotal} frames`;
       stream.write(`${shown(event.input)}: ${count}, about ${Math.ceil(left / 1000)} s left\n`);
     },
+    line: plainLine,
     finish: () => undefined,
   };
 }
@@ -117,6 +134,8 @@ function barProgress(stream: NodeJS.WritableStream): Progress {
         overall.update(++finished);
       }
     },
+    // A stream on the bars' terminal gets its line above them; one redirected elsewhere, as it comes.
+    line: (target, text) => (target.isTTY ? multibar.log(`${text}\n`) : plainLine(target, text)),
     finish: () => multibar.stop(),
   };
 }
