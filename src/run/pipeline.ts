@@ -13,7 +13,7 @@ import { planImage } from './image-plan.js';
 import { ERROR_CODES, messages, type ErrorCode } from '../core/messages.js';
 import type { PlannedFile } from '../inputs/outputs.js';
 import { processVideo } from './video.js';
-import { checkAbort, checkHeader, newTimings, planSettings, precisionOf, rounded, upscalePixels, type Context } from './upscale.js';
+import { checkAbort, checkHeader, newTimings, planSettings, precisionOf, rounded, upscalePixels, makesPixels, type Context, type PixelContext } from './upscale.js';
 import { exists, writeAtomically } from '../files/write.js';
 import type { Timings, FileResult, BufferInfo } from '../core/results.js';
 
@@ -77,7 +77,7 @@ interface Rendered {
  * Decode → upscale by the plan → edits. Each frame of an animation is planned, upscaled and edited exactly as a still
  * of its own (frame k equals frame k alone); the output is encoded from all of them.
  */
-async function render(input: Input, { header, frames }: Foreseen, context: Context, timings: Timings): Promise<Rendered> {
+async function render(input: Input, { header, frames }: Foreseen, context: PixelContext, timings: Timings): Promise<Rendered> {
   const { options } = context;
   let phase = performance.now();
   checkAbort(options.signal);
@@ -126,7 +126,8 @@ async function processInput(file: PlannedFile, context: Context): Promise<FileRe
     if (file.problem) throw file.problem;
     if (await exists(file.output)) {
       if (options.skipExisting) return { ...result, status: 'skipped' };
-      if (!options.overwrite && !options.dryRun) throw inputError('outputExists', file.input, file.output);
+      // A dry run predicts the real run's outcome, this one included.
+      if (!options.overwrite) throw inputError('outputExists', file.input, file.output);
     }
     const sniffed = await sniffFile(file.input);
     const done = sniffed.kind === 'video' ? await processVideo(file, sniffed.demuxer, context, result) : await processImage(file, context, result);
@@ -148,7 +149,7 @@ async function processImage(file: PlannedFile, context: Context, result: FileRes
   const foreseen = await foresee(input, () => format, context);
   const { header, final, frames } = foreseen;
   Object.assign(result, { width: header.width, height: header.height, outWidth: final.width, outHeight: final.height }, frames > 1 && { frames });
-  if (options.dryRun) return { ...result, status: 'planned' };
+  if (!makesPixels(context)) return { ...result, status: 'planned' };
   const { image, width, height, metadata, animation, precision } = await render(input, foreseen, context, timings);
   const phase = performance.now();
   const encoding = { format, quality: options.quality, metadata, animation };
@@ -158,7 +159,7 @@ async function processImage(file: PlannedFile, context: Context, result: FileRes
 }
 
 /** One image in memory through the same stages, encoded into memory: `upscaleImage`'s work. */
-export async function processBuffer(input: Input, format: Format | undefined, context: Context): Promise<{ data: Buffer; info: BufferInfo }> {
+export async function processBuffer(input: Input, format: Format | undefined, context: PixelContext): Promise<{ data: Buffer; info: BufferInfo }> {
   const started = performance.now();
   const timings = newTimings();
   const foreseen = await foresee(input, (h) => format ?? h.format, context);

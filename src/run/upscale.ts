@@ -2,7 +2,7 @@
  * The pixel stage: one decoded image through the network (tiled, with its global poolings gathered) or a baseline,
  * and the per-image bookkeeping (timings, precision, abort) the image and video paths share.
  */
-import type { PoolGeometry, Run } from '../models/catalog.js';
+import type { BaselineRun, NetworkRun, PoolGeometry, Run } from '../models/catalog.js';
 import { bleedTransparent } from '../pixels/bleed.js';
 import { finalSize, resizeTo } from '../pixels/edit.js';
 import { AbortError, inputError } from '../core/errors.js';
@@ -17,14 +17,21 @@ import { Stitcher } from '../pixels/stitch.js';
 import { poolSpan, windowToTensor } from '../pixels/tile.js';
 import type { Timings } from '../core/results.js';
 
+/** What makes an image's pixels: a baseline, or a network run with its network loaded. */
+export type Engine = { kind: 'baseline'; run: BaselineRun } | { kind: 'network'; run: NetworkRun; network: Network };
+
 export interface Context {
   options: ResolvedOptions;
   run: Run;
-  /** The network for a network run, loaded once per batch; undefined for the baselines and for a shipped model's dry run. */
-  network?: Network;
+  /** How the pixels are made; none for a dry run, which plans and reaches no pixels. */
+  engine?: Engine;
   /** Images processed at once: --concurrency, or fewer when the batch is smaller. */
   imagesInFlight: number;
 }
+
+/** A context that makes pixels: every path past a dry run's return. */
+export type PixelContext = Context & { engine: Engine };
+export const makesPixels = (context: Context): context is PixelContext => context.engine !== undefined;
 
 export function targetSize(width: number, height: number, scale: number) {
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
@@ -131,26 +138,26 @@ async function upscalePlane(plane: Image, plan: ImagePlan, network: Network, con
  * Upscales colour and alpha to exactly width × height (the requested scale, rounded), following the plan; adds the
  * precision each network pass ran in to `precisions`.
  */
-export async function upscalePixels(decoded: Image, plan: ImagePlan, context: Context, onTile: () => void, timings: Timings, precisions: Set<string>): Promise<Image> {
-  const { run, options } = context;
+export async function upscalePixels(decoded: Image, plan: ImagePlan, context: PixelContext, onTile: () => void, timings: Timings, precisions: Set<string>): Promise<Image> {
+  const { run, options, engine } = context;
   const target = targetSize(decoded.width, decoded.height, run.scale);
   let started = performance.now();
   const image = hasAlpha(decoded) && !isOpaque(decoded) ? bleedTransparent(decoded) : decoded;
   timings.stitch += performance.now() - started;
-  if (run.kind === 'baseline') {
+  if (engine.kind === 'baseline') {
     started = performance.now();
-    const result = resample(image, target.width, target.height, run.variant.name);
+    const result = resample(image, target.width, target.height, engine.run.variant.name);
     timings.inference += performance.now() - started;
     onTile();
     return result;
   }
-  const network = context.network!;
+  const { network } = engine;
   const { colour, alpha } = hasAlpha(image) ? splitAlpha(image) : { colour: image, alpha: undefined };
   let upColour = await upscalePlane(colour, plan, network, context, onTile, timings, precisions);
   let upAlpha = plan.alpha ? await upscalePlane(alpha!, plan, network, context, onTile, timings, precisions) : undefined;
   started = performance.now();
   // To the target size, at the depth the passes were stitched at (16 bits when anything follows the network).
-  const { resize } = run;
+  const { resize } = engine.run;
   const finish = async (plane: Image) => {
     if (!resize) return resizeTo(plane, target.width, target.height);
     return plane.width === target.width && plane.height === target.height ? plane : resample(plane, target.width, target.height, 'bicubic', resize.cubicA);

@@ -13,7 +13,7 @@ import { extensionOf, isVideoFormat, VIDEO, VIDEO_CODECS, type VideoCodec, type 
 import { allocateImage, type Image } from '../core/image.js';
 import { nutFrameHeader, nutHeader } from '../files/nut.js';
 import type { PlannedFile } from '../inputs/outputs.js';
-import { checkAbort, checkHeader, newTimings, precisionOf, rounded, upscalePixels, type Context } from './upscale.js';
+import { checkAbort, checkHeader, newTimings, precisionOf, rounded, upscalePixels, makesPixels, type Context } from './upscale.js';
 import { bytesOf } from '../pixels/sharp-raw.js';
 import { writeAtomically } from '../files/write.js';
 import type { FileResult } from '../core/results.js';
@@ -192,7 +192,7 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
   Object.assign(result, { outWidth: final.width, outHeight: final.height });
   // 4:2:0 chroma covers 2x2 pixels, so every encoder here needs even sides.
   if (final.width % 2 !== 0 || final.height % 2 !== 0) throw inputError('oddVideoSize', input, final.width, final.height);
-  if (options.dryRun) return { ...result, status: 'planned' };
+  if (!makesPixels(context)) return { ...result, status: 'planned' };
   checkAbort(options.signal);
   // NUT timestamps are unsigned: the frames go to the encoder from 0, and -itsoffset puts them back in place.
   const first = video.pts[0]!;
