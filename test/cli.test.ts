@@ -216,6 +216,19 @@ describe('outputs', () => {
     expect(readdirSync(out)).toEqual([]);
   });
 
+  it('--dry-run predicts what the real run does with an existing output: fails, skips or replaces it', async () => {
+    const out = scratch();
+    writeFileSync(join(out, 'cat.png'), 'an earlier output');
+    const args = [cat, '-o', out, '-m', 'nearest', '--dry-run'];
+    const plain = await cli(...args);
+    const real = await cli(...args.slice(0, -1));
+    expect([plain.code, plain.stderr.split('\n')[0]]).toEqual([1, `${cat}: output ${join(out, 'cat.png')} already exists; pass --overwrite to replace it or --skip-existing to keep it`]);
+    expect([real.code, real.stderr.split('\n')[0]]).toEqual([plain.code, plain.stderr.split('\n')[0]]);
+    expect(JSON.parse((await cli(...args, '--skip-existing', '--json')).stdout).files[0]).toMatchObject({ status: 'skipped' });
+    expect(JSON.parse((await cli(...args, '--overwrite', '--json')).stdout).files[0]).toMatchObject({ status: 'planned' });
+    expect(readFileSync(join(out, 'cat.png'), 'utf8')).toBe('an earlier output');
+  });
+
   it('says when an image cannot fit --memory even in the smallest tiles, on a dry run too, and goes ahead', async () => {
     const big = join(scratch(), 'big.png');
     await sharp(cat).resize(1000, 1000).toFile(big);
@@ -303,6 +316,7 @@ describe('report and exit codes', () => {
         { input: join(root, 'good.png'), output: join(out, 'good.png') },
       ],
       earlierOutputs: 0,
+      earlierOutputFiles: [],
       model: 'nearest',
       scale: 4,
       device: 'cpu',

@@ -150,7 +150,7 @@ describe('the overall bar on a terminal', () => {
     let text = '';
     stream.on('data', (chunk) => (text += chunk));
     const progress = makeProgress('auto', stream);
-    progress.onEvent({ type: 'plan', files: [1, 2, 3].map((i) => ({ input: `${i}.png`, output: `out/${i}.png` })), earlierOutputs: 0, model: 'nearest', scale: 4, device: 'cpu' });
+    progress.onEvent({ type: 'plan', files: [1, 2, 3].map((i) => ({ input: `${i}.png`, output: `out/${i}.png` })), earlierOutputs: 0, earlierOutputFiles: [], model: 'nearest', scale: 4, device: 'cpu' });
     for (const i of [1, 2, 3]) progress.onEvent({ type: 'done', input: `${i}.png` });
     await new Promise((resolve) => setTimeout(resolve, 150));
     progress.finish();

@@ -181,6 +181,27 @@ describe('reruns in place and -o mistakes', () => {
     expect(readdirSync(root).sort()).toEqual(['a-x2.png', 'a.png', 'b-x2.png', 'b.png', 'c-x2.png', 'c.png', 'lonely-x2-x2.png', 'lonely-x2.png']);
   });
 
+  it('only a file that is exactly what this run writes beside an input is left out, and each one is named', async () => {
+    const root = scratch();
+    copyFileSync(cat, join(root, 'logo.png'));
+    // Named like an output of logo.png, but not this run's (×4, png): a real input.
+    copyFileSync(catJpeg, join(root, 'logo-x2.jpg'));
+    copyFileSync(cat, join(root, 'logo-x4.png'));
+    const run = await cli(root, '-m', 'nearest', '--dry-run', '--skip-existing', '--json');
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.files.map((f: { input: string; status: string }) => [f.input.split('/').pop(), f.status])).toEqual([
+      ['logo-x2.jpg', 'planned'],
+      ['logo.png', 'skipped'],
+    ]);
+    expect(report.summary.earlierOutputs).toBe(1);
+    expect(run.stderr).toContain(`${join(root, 'logo-x4.png')}: left out, as it is exactly what this run writes for ${join(root, 'logo.png')} (an earlier run's output); rename it to upscale it\n`);
+    // At ×2 it is logo-x2 that would be written (as .png): logo-x2.jpg is still an input, logo-x4.png now one too.
+    const twice = JSON.parse((await cli(root, '-m', 'nearest', '-s', '2', '--dry-run', '--json')).stdout);
+    expect(twice.summary.earlierOutputs).toBe(0);
+    expect(twice.files).toHaveLength(3);
+  });
+
   it('-o with an image extension the tool does not write is an error listing the writable ones; no folder is made', async () => {
     const folder = scratch();
     const run = await cli(cat, '-o', join(folder, 'x.bmp'), '-m', 'nearest');

@@ -202,6 +202,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
           const known = batch ?? {
             files: [],
             earlierOutputs: 0,
+            earlierOutputFiles: [],
             model: flags.model ?? OPTIONS.model.default,
             scale: NaN,
             device: flags.device ?? OPTIONS.device.default,
@@ -218,7 +219,10 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
         signal: io.signal,
         onNotice: (line) => (flags.quiet ? undefined : notice(line)),
         onEvent: (event) => {
-          if (event.type === 'plan') batch = event;
+          if (event.type === 'plan') {
+            batch = event;
+            if (!flags.quiet) for (const { file, input } of event.earlierOutputFiles) notice(messages.earlierOutputLeftOut(file, input));
+          }
           // An image in flight has no result yet; a finished one has, unless it was interrupted.
           if (event.type === 'start' || event.type === 'done') results.set(event.input, event.type === 'done' ? event.result : undefined);
           progress.onEvent(event);

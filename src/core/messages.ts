@@ -67,6 +67,8 @@ export const messages = {
     `${option} ${shown(output)}: ${extension} is not a format this tool writes; name a ${writable} file, or a folder`,
   outputIsInputFolder: (option: string, output: string) =>
     `${option} ${shown(output)} is an input folder itself: outputs would land among their inputs under the same names; choose another folder (inputs are never modified)`,
+  earlierOutputLeftOut: (file: string, input: string) =>
+    `${shown(file)}: left out, as it is exactly what this run writes for ${shown(input)} (an earlier run's output); rename it to upscale it`,
   earlierOutputsSkipped: (count: number) => `${count} file${count === 1 ? '' : 's'} named like an earlier output beside ${count === 1 ? 'its' : 'their'} input not taken as input`,
   outputIsInput: (input: string) =>
     `${shown(input)}: the output path is the input itself; choose another --output or --format (inputs are never modified)`,

@@ -95,6 +95,8 @@ export interface Batch {
   /** With a shard, only its share. */
   files: { input: string; output: string }[];
   earlierOutputs: number;
+  /** The walked files left out as earlier outputs, each with the input whose output it is. */
+  earlierOutputFiles: { file: string; input: string }[];
   model: string;
   scale: number;
   device: string;

@@ -1,12 +1,12 @@
 /** Expands the command line's files, folders and globs into the list of images to process. */
 import { existsSync } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import fg from 'fast-glob';
 import { inputError, UsageError, type InputError } from '../core/errors.js';
 import { MEDIA_EXTENSIONS, PAGE_EXTENSIONS } from '../core/formats.js';
 import { messages } from '../core/messages.js';
-import { besidePattern } from './names.js';
+import { earlierOutputs, type NameRun } from './names.js';
 
 
 export interface Source {
@@ -68,38 +68,31 @@ function inPageFiles(folder: string, path: string): boolean {
   });
 }
 
-/**
- * Drops walked files named like this tool's output beside an input that is walked too (`cat-x4.png` beside
- * `cat.png`, by the output name template `beside`), so a second run in place neither upscales its own outputs nor
- * refuses to start.
- */
-function withoutOwnOutputs(found: readonly string[], beside: RegExp): { kept: string[]; dropped: number } {
-  const stems = new Set(found.map((rel) => join(dirname(rel), basename(rel, extname(rel)))));
-  const kept = found.filter((rel) => {
-    const of = beside.exec(basename(rel))?.groups?.stem;
-    return of === undefined || !stems.has(join(dirname(rel), of));
-  });
-  return { kept, dropped: found.length - kept.length };
-}
-
 export interface Discovered {
   sources: Source[];
-  /** Walked files skipped as earlier outputs beside their inputs. */
-  earlierOutputs: number;
+  /** Walked files left out as earlier outputs: each exactly what this run writes beside an input walked too. */
+  earlierOutputs: { file: string; input: string }[];
+}
+
+/** How this run names outputs beside their inputs, to leave earlier ones out: the template, and its fields' values. */
+export interface OwnOutputs extends Omit<NameRun, 'scale'> {
+  template: string;
+  /** Unknown for a custom model until it is probed: then an output at any scale is recognised. */
+  scale?: number;
 }
 
 /**
  * @param outputFolder an --output folder: never walked into, so outputs written below an input folder are not
  *   taken for inputs on the next run.
- * @param besideName the template outputs beside their inputs are named by, to leave earlier ones out.
+ * @param own how this run names outputs beside their inputs, so that a second run in place neither upscales its own
+ *   earlier outputs nor refuses to start.
  */
-export async function discover(inputs: readonly string[], outputFolder: string | undefined, besideName: string, name: (key: 'output') => string): Promise<Discovered> {
-  const beside = besidePattern(besideName);
+export async function discover(inputs: readonly string[], outputFolder: string | undefined, own: OwnOutputs, name: (key: 'output') => string): Promise<Discovered> {
   const exclude = outputFolder === undefined ? undefined : resolve(outputFolder) + sep;
   const outputReal = outputFolder === undefined ? undefined : await realpath(outputFolder).catch(() => resolve(outputFolder));
   if (inputs.length === 0) throw new UsageError(messages.noInputs());
   const sources: Source[] = [];
-  let earlierOutputs = 0;
+  const earlier: Discovered['earlierOutputs'] = [];
   const seen = new Set<string>();
   const add = async (path: string, rel: string) => {
     const real = await realpath(path).catch(() => resolve(path));
@@ -108,9 +101,9 @@ export async function discover(inputs: readonly string[], outputFolder: string |
     sources.push({ input: path, relative: rel });
   };
   const addWalked = async (base: string, found: readonly string[]) => {
-    const { kept, dropped } = withoutOwnOutputs(found, beside);
-    earlierOutputs += dropped;
-    for (const rel of kept) await add(join(base, rel), rel);
+    const outputs = earlierOutputs(found, own.template, own);
+    for (const [file, input] of outputs) earlier.push({ file: join(base, file), input: join(base, input) });
+    for (const rel of found) if (!outputs.has(rel)) await add(join(base, rel), rel);
   };
   const imagePattern = `**/*.{${MEDIA_EXTENSIONS.join(',')}}`;
   for (const input of inputs) {
@@ -135,5 +128,5 @@ export async function discover(inputs: readonly string[], outputFolder: string |
     if (matches.length === 0) throw new UsageError(messages.nothingMatched(input));
     await addWalked(base, matches);
   }
-  return { sources, earlierOutputs };
+  return { sources, earlierOutputs: earlier };
 }

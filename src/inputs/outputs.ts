@@ -3,20 +3,15 @@ import { existsSync, statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Source } from './discover.js';
-import { extensionOf, isMediaExtension, isVideoFormat, videoFormatOf, writableFormatOf, WRITABLE_EXTENSIONS, type Format, type VideoFormat } from '../core/formats.js';
+import { isMediaExtension, WRITABLE_EXTENSIONS, type Format, type VideoFormat } from '../core/formats.js';
 import { inputError, UsageError } from '../core/errors.js';
 import { messages } from '../core/messages.js';
-import { DEFAULT_NAMES, expand } from './names.js';
+import { DEFAULT_NAMES, formatOf, outputFormat, outputName } from './names.js';
 
 export interface PlannedFile extends Source {
   output: string;
   /** An image format, or a video container for a video. */
   format: Format | VideoFormat;
-}
-
-/** The image format or video container an extension names, if the tool writes it. */
-function formatOf(extension: string): Format | VideoFormat | undefined {
-  return writableFormatOf(extension) ?? videoFormatOf(extension);
 }
 
 /**
@@ -29,23 +24,6 @@ function outputFileFormat(output: string | undefined, option: string): Format | 
   const format = formatOf(extension);
   if (!format && isMediaExtension(extension)) throw new UsageError(messages.outputNotWritable(option, output, extension.slice(1).toLowerCase(), WRITABLE_EXTENSIONS));
   return format;
-}
-
-/**
- * An output's format: an `-o` file's extension, else `--format` for an image, else the input's own by its
- * extension (its content is checked when it is read). A video keeps its container: `--format` names image formats.
- */
-function outputFormat(input: string, fileFormat: Format | VideoFormat | undefined, format: Format | undefined): Format | VideoFormat {
-  if (fileFormat && isVideoFormat(fileFormat)) return fileFormat;
-  const own = formatOf(extname(input)) ?? 'png';
-  if (isVideoFormat(own) && !fileFormat) return own;
-  return format ?? fileFormat ?? own;
-}
-
-/** Keeps the input's own extension spelling when the format is unchanged (photo.JPEG stays .JPEG). */
-function extensionFor(input: string, format: Format | VideoFormat): string {
-  const own = extname(input);
-  return formatOf(own) === format ? own : extensionOf(format);
 }
 
 export interface OutputOptions {
@@ -69,21 +47,13 @@ export async function planOutputs(sources: readonly Source[], options: OutputOpt
   const fileFormat = outputFileFormat(options.output, option);
   if (fileFormat && sources.length > 1) throw new UsageError(messages.outputFileNeedsOneInput(option, options.output!, sources.length));
   const planned = sources.map((source): PlannedFile => {
-    const stem = basename(source.relative, extname(source.relative));
     const format = outputFormat(source.input, fileFormat, options.format);
     if (fileFormat) return { ...source, output: options.output!, format };
     // An input already known to be unusable (an empty folder) has no output.
     if (source.problem) return { ...source, output: '', format };
     const beside = options.output === undefined;
     const template = options.name ?? (beside ? DEFAULT_NAMES.beside : DEFAULT_NAMES.inFolder);
-    const name = expand(template, {
-      stem,
-      ext: extensionFor(source.input, format).slice(1),
-      model: options.model,
-      scale: String(Number(options.scale.toFixed(3))),
-      // Beside its input, an output is in the input's own folder.
-      dir: beside ? '.' : dirname(source.relative),
-    });
+    const name = outputName(template, source, format, options);
     return { ...source, output: join(beside ? dirname(source.input) : options.output!, name), format };
   });
   const inputs = new Map<string, string>();

@@ -5,13 +5,13 @@
  */
 import pLimit from 'p-limit';
 import { probedRun, resolveRun, type NetworkModel, type Run } from '../models/catalog.js';
-import { discover } from '../inputs/discover.js';
+import { discover, type OwnOutputs } from '../inputs/discover.js';
 import { checkWatermark } from '../pixels/edit.js';
 import { AbortError } from '../core/errors.js';
 import { loadNetwork, type Network } from '../inference/inference.js';
 import { resolveOptions, type ResolvedOptions, type UpscaleOptions } from '../options/options.js';
 import { processBuffer, processFile, type Input } from './pipeline.js';
-import type { Context } from './upscale.js';
+import type { Context, Engine } from './upscale.js';
 import { DEFAULT_NAMES } from '../inputs/names.js';
 import { planOutputs } from '../inputs/outputs.js';
 import { interruptedResult, makeReport } from './summary.js';
@@ -20,18 +20,27 @@ import { shareOf } from '../inputs/shard.js';
 import { writeReportPage } from '../pages/report.js';
 import type { Batch, BufferInfo, FileResult, UpscaleReport } from '../core/results.js';
 
-/** The run a batch or an image makes: the model resolved at the scale, and its network loaded (not for a shipped model's dry run). */
-async function openRun(resolved: ResolvedOptions): Promise<{ run: Run; network?: Network }> {
-  const chosen = resolveRun(resolved.model, resolved.scale, resolved.noise, resolved.optionName('noise'));
-  const load = (model: NetworkModel) =>
-    loadNetwork(model, { device: resolved.device, precision: resolved.precision, vnni: resolved.vnni, onNotice: resolved.onNotice, optionName: resolved.optionName });
-  if (chosen.kind === 'unprobed') {
-    // A custom model's scale is known only once it is loaded and probed, and a dry run must still report it.
-    const network = await load(chosen.requested);
-    return { run: probedRun(chosen, network.scale), network };
-  }
-  if (chosen.kind === 'network' && !resolved.dryRun) return { run: chosen, network: await load(chosen.network) };
-  return { run: chosen };
+/**
+ * The run a batch or an image makes: the model resolved at the scale. A custom network is loaded here, since its
+ * scale is known only from a probe run; a shipped one only by `engineFor`.
+ */
+async function selectRun(resolved: ResolvedOptions, chosen = chooseRun(resolved)): Promise<{ run: Run; network?: Network }> {
+  if (chosen.kind !== 'unprobed') return { run: chosen };
+  // A custom model's scale is known only once it is loaded and probed, and a dry run must still report it.
+  const network = await loadFor(resolved, chosen.requested);
+  return { run: probedRun(chosen, network.scale), network };
+}
+
+const chooseRun = (resolved: ResolvedOptions) => resolveRun(resolved.model, resolved.scale, resolved.noise, resolved.optionName('noise'));
+
+function loadFor(resolved: ResolvedOptions, model: NetworkModel): Promise<Network> {
+  return loadNetwork(model, { device: resolved.device, precision: resolved.precision, vnni: resolved.vnni, onNotice: resolved.onNotice, optionName: resolved.optionName });
+}
+
+/** What makes the pixels of a run: its network, loaded unless `selectRun` already did, or its baseline. */
+async function engineFor(resolved: ResolvedOptions, run: Run, loaded: Network | undefined): Promise<Engine> {
+  if (run.kind === 'baseline') return { kind: 'baseline', run };
+  return { kind: 'network', run, network: loaded ?? (await loadFor(resolved, run.network)) };
 }
 
 /** How outputs beside their inputs are named: `--name` without an output folder, else the default. */
@@ -50,15 +59,27 @@ export async function runBatch(inputs: string | readonly string[], resolved: Res
   if (resolved.edits.watermark) await checkWatermark(resolved.edits.watermark.path, resolved.optionName('watermark'));
   // Before the batch: a report that cannot be written should not be found out hours later.
   if (resolved.report !== undefined) await preparePage(resolved.report, resolved.optionName('report'));
-  const { sources, earlierOutputs } = await discover(typeof inputs === 'string' ? [inputs] : inputs, resolved.output, besideTemplate(resolved), resolved.optionName);
-  const { run, network } = await openRun(resolved);
+  const chosen = chooseRun(resolved);
+  const own: OwnOutputs = {
+    template: besideTemplate(resolved),
+    model: chosen.kind === 'unprobed' ? chosen.requested.name : chosen.variant.name,
+    ...(chosen.scale !== undefined && { scale: chosen.scale }),
+    ...(resolved.format && { format: resolved.format }),
+  };
+  const { sources, earlierOutputs } = await discover(typeof inputs === 'string' ? [inputs] : inputs, resolved.output, own, resolved.optionName);
+  const selected = await selectRun(resolved, chosen);
+  const { run } = selected;
+  // A dry run plans and reaches no pixels: a shipped network is not even loaded.
+  const engine = resolved.dryRun ? undefined : await engineFor(resolved, run, selected.network);
+  const network = engine?.kind === 'network' ? engine.network : selected.network;
   try {
     // Planned over every input before the share is taken, so that every shard refuses the same collisions.
     const everyFile = await planOutputs(sources, { optionName: resolved.optionName, output: resolved.output, format: resolved.format, scale: run.scale, model: run.variant.name, name: resolved.name });
     const planned = resolved.shard ? shareOf(everyFile, resolved.shard) : everyFile;
     const batch: Batch = {
       files: planned.map(({ input, output }) => ({ input, output })),
-      earlierOutputs,
+      earlierOutputs: earlierOutputs.length,
+      earlierOutputFiles: earlierOutputs,
       model: run.variant.name,
       scale: run.scale,
       device: network?.device ?? 'cpu',
@@ -66,7 +87,7 @@ export async function runBatch(inputs: string | readonly string[], resolved: Res
       ...(resolved.shard && { shard: resolved.shard }),
     };
     resolved.onEvent?.({ type: 'plan', ...batch });
-    const context: Context = { options: resolved, run, network, imagesInFlight: Math.min(resolved.concurrency, planned.length) };
+    const context: Context = { options: resolved, run, ...(engine && { engine }), imagesInFlight: Math.min(resolved.concurrency, planned.length) };
     const limit = pLimit(resolved.concurrency);
     const settled = await Promise.all(
       planned.map((file) =>
@@ -107,11 +128,12 @@ export async function upscaleImage(input: Buffer | Uint8Array | string, options:
 
 /** `upscaleImage()` with options already checked: the CLI's way in for pipes. */
 export async function runImage(image: Input, resolved: ResolvedOptions): Promise<{ data: Buffer; info: BufferInfo }> {
-  const { run, network } = await openRun(resolved);
+  const selected = await selectRun(resolved);
+  const engine = await engineFor(resolved, selected.run, selected.network);
   try {
-    return await processBuffer(image, resolved.format, { options: resolved, run, network, imagesInFlight: 1 });
+    return await processBuffer(image, resolved.format, { options: resolved, run: selected.run, engine, imagesInFlight: 1 });
   } finally {
-    await network?.release();
+    if (engine.kind === 'network') await engine.network.release();
   }
 }
 
