@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { Browser, chromium, type Page } from './browser.js';
-import { cli, fixtures, scratch, type CliRun } from './helpers.js';
+import { cli, fixtures, pixels, scratch, type CliRun } from './helpers.js';
 
 const root = scratch();
 const shots = process.env.UPDATE_DOCS ? join(fixtures, '..', 'docs') : root;
@@ -202,9 +202,27 @@ describe('--report', () => {
 describe('upscale compare', () => {
   it('runs every model on the crop and says how long each took', () => {
     expect(comparison.code).toBe(0);
-    expect(comparison.stdout).toMatch(new RegExp(`^nearest: 192x192 in \\d+\\.\\d s \\(\\d+\\.\\d s with model loading\\)\\nbicubic: 192x192 in .*\\n${model}: 192x192 in .*\\n$`));
+    expect(comparison.stdout).toMatch(new RegExp(`^nearest: 192x192 in \\d+\\.\\d s \\(\\d+\\.\\d s with model loading\\)\\nbicubic: 192x192 in .*\\n${model} \\(fp32\\): 192x192 in .*\\n$`));
     expect(comparison.stderr.trim().split('\n').pop()).toBe('wrote compare.html');
     expect(readdirSync(join(root, 'compare_files')).sort()).toEqual(['01-nearest.png', '02-bicubic.png', `03-${model}.png`, 'input.png']);
+  });
+
+  it('--precision, --noise and --tta reach every model they apply to, and each result says its precision', async () => {
+    const cat = join(fixtures, 'images', 'cat.png');
+    const int8 = await cliIn('compare', cat, '-m', 'realesr-animevideov3-x2', '--precision', 'int8', '-o', 'int8.html');
+    expect(int8.code, int8.stderr).toBe(0);
+    expect(int8.stdout).toMatch(/^realesr-animevideov3-x2 \(int8\): 96x80 in /);
+    expect(readFileSync(join(root, 'int8.html'), 'utf8')).toContain('realesr-animevideov3-x2 (int8)');
+    // The same run through the batch, as the reference for each flag.
+    const same = async (flags: string[], model: string) => {
+      await cliIn('compare', cat, '-m', model, ...flags, '-o', 'flags.html');
+      await cliIn(cat, '-m', model, ...flags, '-o', join(root, 'batch.png'), '--overwrite');
+      return (await pixels(join(root, 'flags_files', `01-${model}.png`))).data.equals((await pixels(join(root, 'batch.png'))).data);
+    };
+    expect(await same(['--noise', '3', '-s', '2'], 'realcugan')).toBe(true);
+    expect(await same(['--tta', '-s', '2'], 'realesr-animevideov3')).toBe(true);
+    const bad = await cliIn('compare', cat, '--precision', 'int4', '-o', 'bad.html');
+    expect([bad.code, bad.stderr]).toEqual([2, 'upscale: Expected one of fp32, int8, auto for --precision but received "int4"\n']);
   });
 
   it('the crop is the input pixels asked for, and nearest at x4 repeats each of them', async () => {

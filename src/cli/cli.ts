@@ -317,19 +317,25 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
     .option('--crop <left,top,width,height>', 'compare this region only, in input pixels (slow models stay quick)')
     .option('-o, --output <file.html>', 'the page to write; the images go in the folder beside it named <page>_files')
     .option('--device <device>', `execution provider: ${OPTIONS.device.parse.text} (default: ${OPTIONS.device.default})`)
-    .action(async (image: string, flags: { model?: string; scale?: string; crop?: string; output?: string; device?: string }) => {
+    .option('--precision <precision>', `${OPTIONS.precision.parse.text} for every network with that form (default: ${OPTIONS.precision.default})`)
+    .option('--noise <level>', `denoise level for the models that have levels: ${OPTIONS.noise.parse.text}`)
+    .option('--tta', 'each model as the mean over the 8 flips and rotations of the input')
+    .action(async (image: string, flags: { model?: string; scale?: string; crop?: string; output?: string; device?: string; precision?: string; noise?: string; tta?: boolean }) => {
       const result = await compare(image, {
         models: flags.model,
         scale: flags.scale,
         crop: flags.crop,
         output: flags.output,
         device: flags.device,
+        precision: flags.precision,
+        noise: flags.noise,
+        tta: flags.tta,
         signal: io.signal,
         onNotice: (line) => writeErr(colour.dim(line)),
       });
       for (const r of result.results) {
         if (r.error) writeErr(colour.red(`${r.model}: ${r.error}`));
-        else io.stdout.write(`${r.model}: ${r.width}x${r.height} in ${seconds(r.ms!)} (${seconds(r.totalMs!)} with model loading)\n`);
+        else io.stdout.write(`${r.model}${r.precision ? ` (${r.precision})` : ''}: ${r.width}x${r.height} in ${seconds(r.ms!)} (${seconds(r.totalMs!)} with model loading)\n`);
       }
       writeErr(messages.pageWritten(result.page));
       done(result.results.some((r) => r.error) ? EXIT.failed : EXIT.ok);
@@ -375,9 +381,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   }
 }
 
+/** How long a first Ctrl-C waits for the images in flight to stop at their next tile before the process exits at once. */
+const INTERRUPT_GRACE_MS = 2000;
+
 /**
- * The process entry point: SIGINT/SIGTERM stop new work and let images in flight finish (they stop at the next
- * tile); after 2 s, or at a second signal, the process exits at once. Temporary files are removed either way.
+ * The process entry point: SIGINT/SIGTERM stop new work, and images in flight stop, unfinished, at their next tile;
+ * after INTERRUPT_GRACE_MS, or at a second signal, the process exits at once. Temporary files are removed either way.
  */
 export async function runProcess(argv: readonly string[]): Promise<number> {
   const controller = new AbortController();
@@ -388,10 +397,10 @@ export async function runProcess(argv: readonly string[]): Promise<number> {
     if (signals === 1) {
       // A terminal has just echoed ^C on the current line: start our own on the next.
       process.stderr.write(
-        asksJsonProgress(argv.slice(2)) ? jsonLine({ event: 'interrupted', message: messages.interrupted() }) : `${process.stderr.isTTY ? '\n' : ''}${messages.interrupted()}\n`,
+        asksJsonProgress(argv.slice(2)) ? jsonLine({ event: 'interrupted', message: messages.interrupted(INTERRUPT_GRACE_MS / 1000) }) : `${process.stderr.isTTY ? '\n' : ''}${messages.interrupted(INTERRUPT_GRACE_MS / 1000)}\n`,
       );
       controller.abort();
-      setTimeout(() => exitNow(), 2000).unref();
+      setTimeout(() => exitNow(), INTERRUPT_GRACE_MS).unref();
     } else {
       exitNow();
     }

@@ -151,7 +151,8 @@ export const messages = {
     `${auto}: ${indexVariable} gives this worker's index but nothing gives the shard count; pass ${countOption} <n> or set ${countVariable}`,
   shardCountsDisagree: (auto: string, a: string, b: string) =>
     `${auto}: ${a} and ${b} disagree on the shard count; give one, or make them agree`,
-  interrupted: () => 'Interrupted: finishing images in flight, press Ctrl-C again to stop at once',
+  interrupted: (graceSeconds: number) =>
+    `Interrupted: no new image starts; those in flight stop at their next tile, unfinished (within ${graceSeconds} s, else the process exits at once), then the summary; press Ctrl-C again to stop at once`,
   interruptedFile: (input: string) => `${shown(input)}: interrupted`,
 } as const;
 

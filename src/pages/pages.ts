@@ -33,6 +33,8 @@ export interface ReportPageData {
 /** One model's result on the compare page. */
 export interface CompareResult {
   model: string;
+  /** A network's precision (fp32, int8); absent for the baselines. */
+  precision?: string;
   /** The result image, relative to the page; absent when the model failed. */
   link?: string;
   width?: number;
@@ -168,7 +170,7 @@ ${entry.error ? `<p class="message" role="note">${escapeMarkup(entry.error)}</p>
 }
 
 export function reportPage({ entries, summary, edits, created }: ReportPageData): string {
-  const line = [countsPhrase(summary), `${summary.model} ${scaleText(summary.scale)}`, summary.device, duration(summary.ms), summary.interrupted ? 'interrupted' : '']
+  const line = [countsPhrase(summary), `${summary.model} ${scaleText(summary.scale)}`, summary.precision ? `${summary.device}, ${summary.precision}` : summary.device, duration(summary.ms), summary.interrupted ? 'interrupted' : '']
     .filter(Boolean)
     .join(' · ');
   const editText = edits.length ? edits.join(', ') : 'none';
@@ -230,7 +232,7 @@ ${view}
     ...results.map((result) =>
       result.link
         ? panel(
-            result.model,
+            result.precision ? `${result.model} (${result.precision})` : result.model,
             view(result.link, result.model, result.width!, result.height!),
             `${escapeMarkup(`${size(result.width, result.height)} · ${duration(result.ms!)} (${duration(result.totalMs!)} with model loading)`)} · ` +
               `<a href="${escapeMarkup(result.link)}">full image</a>`,

@@ -12,7 +12,7 @@ import { AbortError, errorLine, ModelError, UsageError } from '../core/errors.js
 import { extract } from '../core/image.js';
 import { upscale } from './batch.js';
 import { messages } from '../core/messages.js';
-import { crop as cropParser, htmlFile, resolveOptions } from '../options/options.js';
+import { crop as cropParser, htmlFile, resolveOptions, type UpscaleOptions } from '../options/options.js';
 import { comparePage, filesFolderOf, hrefFrom, preparePage, writePage, type CompareResult } from '../pages/pages.js';
 import { writeAtomically } from '../files/write.js';
 
@@ -26,6 +26,10 @@ export interface CompareOptions {
   /** The page to write, an .html file; the images go in its files folder (`page_files/` beside `page.html`). */
   output?: string;
   device?: string;
+  /** As the batch's `precision`, `noise` and `tta`, for every model they apply to (one they do not fits shows why). */
+  precision?: UpscaleOptions['precision'];
+  noise?: UpscaleOptions['noise'];
+  tta?: boolean;
   onNotice?: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -62,7 +66,7 @@ export async function compare(image: string, options: CompareOptions = {}): Prom
   const models = modelList(options.models);
   const crop = options.crop === undefined ? undefined : cropParser.parse(options.crop, '--crop');
   // The batch's own checks, once, so a bad --scale or --device stops before any model runs.
-  const { maxPixels } = resolveOptions({ scale: options.scale, device: options.device });
+  const { maxPixels } = resolveOptions({ scale: options.scale, device: options.device, precision: options.precision, tta: options.tta }, 'flag');
   const header = await readHeader(image);
   if (crop && (crop.left + crop.width > header.width || crop.top + crop.height > header.height)) {
     throw new UsageError(messages.compareCropOutside(image, `${crop.left},${crop.top},${crop.width},${crop.height}`, header.width, header.height));
@@ -82,11 +86,13 @@ export async function compare(image: string, options: CompareOptions = {}): Prom
   for (const [i, model] of models.entries()) {
     const output = join(folder, resultName(i, model));
     try {
-      const { files, summary } = await upscale(regionFile, { model: model as ModelName, scale: options.scale, device: options.device, output, overwrite: true, onNotice, signal: options.signal });
+      const { precision, noise, tta } = options;
+      const run = { model: model as ModelName, scale: options.scale, device: options.device, precision, noise, tta, output, overwrite: true, onNotice, signal: options.signal };
+      const { files, summary } = await upscale(regionFile, run);
       const file = files[0];
       if (summary.interrupted || !file) throw new AbortError('interrupted');
       if (file.status !== 'ok') results.push({ model: file.model, error: file.error });
-      else results.push({ model: file.model, output, link: hrefFrom(page, output), width: file.outWidth, height: file.outHeight, ms: file.ms, totalMs: summary.ms });
+      else results.push({ model: file.model, ...(file.precision && { precision: file.precision }), output, link: hrefFrom(page, output), width: file.outWidth, height: file.outHeight, ms: file.ms, totalMs: summary.ms });
     } catch (error) {
       if (!(error instanceof ModelError || error instanceof UsageError)) throw error;
       results.push({ model, error: errorLine(error) });
