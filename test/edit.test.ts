@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { placeOverlay } from '../src/pixels/edit.js';
 import { cli, fixtures, pixels, scratch, type Pixels } from './helpers.js';
 
 const cat = join(fixtures, 'images', 'cat.png');
@@ -101,23 +102,47 @@ describe('watermark and annotation', () => {
   it('the watermark lands where asked, at its scale and opacity', async () => {
     const mark = join(out, 'red.png');
     await sharp({ create: { width: 10, height: 10, channels: 3, background: '#ff0000' } }).png().toFile(mark);
-    const opaque = await edited('--watermark', mark, '--watermark-position', 'northeast', '--watermark-opacity', '1', '--watermark-scale', '0.25');
+    const opaque = await edited('--watermark', mark, '--watermark-position', 'northeast', '--watermark-opacity', '1', '--watermark-scale', '0.25', '--watermark-margin', '0');
     // 0.25 of 48 px = a 12 px square in the top-right corner.
     expect(at(opaque, 47, 0)).toEqual([255, 0, 0]);
     expect(at(opaque, 36, 11)).toEqual([255, 0, 0]);
     const base = await edited();
     expect(at(opaque, 35, 12)).toEqual(at(base, 35, 12));
     expect(at(opaque, 0, 39)).toEqual(at(base, 0, 39));
-    const half = await edited('--watermark', mark, '--watermark-position', 'southwest', '--watermark-opacity', '0.5', '--watermark-scale', '0.25');
+    const half = await edited('--watermark', mark, '--watermark-position', 'southwest', '--watermark-opacity', '0.5', '--watermark-scale', '0.25', '--watermark-margin', '0');
     const [r, g] = at(half, 0, 39);
     const [r0, g0] = at(base, 0, 39);
     expect(Math.abs(r! - (r0! + 255) / 2)).toBeLessThanOrEqual(2);
     expect(Math.abs(g! - g0! / 2)).toBeLessThanOrEqual(2);
   });
 
-  it('--annotate draws text in its colour at the position', async () => {
+  it('the watermark keeps a margin from the edges: 1/40 of the shorter side by default, or --watermark-margin', async () => {
+    const mark = join(out, 'red.png');
+    await sharp({ create: { width: 10, height: 10, channels: 3, background: '#ff0000' } }).png().toFile(mark);
+    const base = await edited();
+    const red = [255, 0, 0];
+    // 48x40: the default margin is 1 px; the 12 px square spans x 35-46, y 1-12.
+    const near = await edited('--watermark', mark, '--watermark-position', 'northeast', '--watermark-opacity', '1', '--watermark-scale', '0.25');
+    expect([at(near, 35, 1), at(near, 46, 12)]).toEqual([red, red]);
+    expect([at(near, 47, 0), at(near, 47, 5), at(near, 34, 1), at(near, 40, 13)]).toEqual([at(base, 47, 0), at(base, 47, 5), at(base, 34, 1), at(base, 40, 13)]);
+    const wide = await edited('--watermark', mark, '--watermark-position', 'southwest', '--watermark-opacity', '1', '--watermark-scale', '0.25', '--watermark-margin', '5');
+    expect([at(wide, 5, 34), at(wide, 16, 23)]).toEqual([red, red]);
+    expect([at(wide, 4, 34), at(wide, 5, 35)]).toEqual([at(base, 4, 34), at(base, 5, 35)]);
+  });
+
+  it('placeOverlay: margins against the edges placed on, centred along the others, shrunk when there is no room', () => {
+    const base = { width: 100, height: 60 };
+    const mark = { width: 20, height: 10 };
+    expect(placeOverlay('northeast', base, mark, 4)).toEqual({ left: 76, top: 4 });
+    expect(placeOverlay('southwest', base, mark, 4)).toEqual({ left: 4, top: 46 });
+    expect(placeOverlay('south', base, mark, 4)).toEqual({ left: 40, top: 46 });
+    expect(placeOverlay('center', base, mark, 4)).toEqual({ left: 40, top: 25 });
+    expect(placeOverlay('west', base, { width: 98, height: 60 }, 4)).toEqual({ left: 1, top: 0 });
+  });
+
+  it('--annotate draws text in its colour at --annotate-position, apart from the watermark by default', async () => {
     const target = join(out, 'text.png');
-    await cli(cat, '-o', target, '-m', 'nearest', '--annotate', 'HELLO', '--annotate-colour', '#00ff00', '--annotate-size', '30', '--watermark-position', 'south');
+    await cli(cat, '-o', target, '-m', 'nearest', '--annotate', 'HELLO', '--annotate-colour', '#00ff00', '--annotate-size', '30', '--annotate-position', 'south');
     const text = await pixels(target);
     const green = (x0: number, y0: number, x1: number, y1: number) => {
       let n = 0;
@@ -126,6 +151,8 @@ describe('watermark and annotation', () => {
     };
     expect(green(0, 100, 192, 160)).toBeGreaterThan(100);
     expect(green(0, 0, 192, 60)).toBe(0);
+    const stray = await cli(cat, '-o', join(out, 'stray.png'), '-m', 'nearest', '--annotate-position', 'south');
+    expect([stray.code, stray.stderr]).toEqual([2, 'upscale: --annotate-position needs --annotate <text>\n']);
   });
 });
 

@@ -91,9 +91,12 @@ export interface UpscaleOptions {
   denoise?: number | string;
   watermark?: string;
   watermarkPosition?: Position | string;
+  /** Pixels between the watermark and the edges; default 1/40 of the output's shorter side. */
+  watermarkMargin?: number | string;
   watermarkOpacity?: number | string;
   watermarkScale?: number | string;
   annotate?: string;
+  annotatePosition?: Position | string;
   annotateSize?: number | string;
   annotateColour?: string;
   overwrite?: boolean;
@@ -168,7 +171,7 @@ export interface ResolvedOptions {
 
 const DEFAULT_MAX_PIXELS = 100_000_000;
 const DEFAULT_MEMORY_MIB = 2048;
-/** Where the watermark and the annotation go when --watermark-position is not given. */
+/** Where the watermark and the annotation go when their positions are not given: apart, so they do not overlap. */
 const PLACEMENT = { watermark: 'southeast', annotate: 'southwest' } as const satisfies Record<string, Position>;
 
 /** Reads one option's value, as given on the command line (a string) or by a library caller (typed). */
@@ -488,12 +491,8 @@ export const OPTIONS = {
   blur: { arg: '<sigma>', help: (range) => `Gaussian blur, sigma ${range}`, parse: number(0.3, 1000) },
   sharpen: { arg: '[sigma]', help: (range) => `unsharp mask; optional sigma ${range}`, parse: optionalValue(number(0.01, 10)) },
   watermark: { arg: '<file>', help: 'composite this image over the output', parse: watermarkFile },
-  watermarkPosition: {
-    arg: '<pos>',
-    help: (positions) =>
-      `where the watermark and the annotation go: ${positions} (default: ${PLACEMENT.watermark} for the watermark, ${PLACEMENT.annotate} for the annotation)`,
-    parse: oneOf(POSITIONS),
-  },
+  watermarkPosition: { arg: '<pos>', help: (positions) => `where the watermark goes: ${positions}`, parse: oneOf(POSITIONS), default: PLACEMENT.watermark },
+  watermarkMargin: { arg: '<px>', help: (range) => `pixels between the watermark and the edges, ${range} (default: 1/40 of the output's shorter side)`, parse: integer(0, 100_000) },
   watermarkOpacity: { arg: '<fraction>', help: (range) => `watermark opacity, ${range}`, parse: number(0, 1), default: 0.5 },
   watermarkScale: {
     arg: '<fraction>',
@@ -502,6 +501,7 @@ export const OPTIONS = {
     default: 0.2,
   },
   annotate: { arg: '<text>', help: 'draw this text on the output', parse: nonEmpty },
+  annotatePosition: { arg: '<pos>', help: (positions) => `where the text goes: ${positions}`, parse: oneOf(POSITIONS), default: PLACEMENT.annotate },
   annotateSize: {
     arg: '<px>',
     help: (range) => `text height in output pixels, ${range} (default: 1/20 of the height)`,
@@ -667,22 +667,21 @@ function resolveResize(options: UpscaleOptions, values: Values, name: (key: Opti
 
 function resolveWatermark(options: UpscaleOptions, values: Values, name: (key: OptionKey) => string): Watermark | undefined {
   if (values.watermark === undefined) {
-    const stray = options.watermarkOpacity !== undefined ? 'watermarkOpacity' : options.watermarkScale !== undefined ? 'watermarkScale' : undefined;
+    const stray = (['watermarkOpacity', 'watermarkScale', 'watermarkPosition', 'watermarkMargin'] as const).find((key) => options[key] !== undefined);
     if (stray) throw new UsageError(messages.needsFlag(name(stray), `${name('watermark')} <file>`));
     return undefined;
   }
-  const position = values.watermarkPosition ?? PLACEMENT.watermark;
-  return { path: values.watermark, position, opacity: values.watermarkOpacity, scale: values.watermarkScale };
+  const margin = values.watermarkMargin;
+  return { path: values.watermark, position: values.watermarkPosition, opacity: values.watermarkOpacity, scale: values.watermarkScale, ...(margin !== undefined && { margin }) };
 }
 
 function resolveAnnotation(options: UpscaleOptions, values: Values, name: (key: OptionKey) => string): Annotation | undefined {
   if (values.annotate === undefined) {
-    if (options.annotateSize !== undefined) throw new UsageError(messages.needsFlag(name('annotateSize'), `${name('annotate')} <text>`));
+    const stray = (['annotateSize', 'annotatePosition'] as const).find((key) => options[key] !== undefined);
+    if (stray) throw new UsageError(messages.needsFlag(name(stray), `${name('annotate')} <text>`));
     return undefined;
   }
-  // The watermark and the annotation share --watermark-position, as the one placement flag.
-  const position = values.watermarkPosition ?? PLACEMENT.annotate;
-  return { text: values.annotate, position, size: values.annotateSize, colour: values.annotateColour };
+  return { text: values.annotate, position: values.annotatePosition, size: values.annotateSize, colour: values.annotateColour };
 }
 
 /**

@@ -58,6 +58,8 @@ export interface Watermark {
   opacity: number;
   /** Watermark width as a fraction of the output width. */
   scale: number;
+  /** Pixels between the watermark and the edges it is placed against; default 1/40 of the output's shorter side. */
+  margin?: number;
 }
 
 export interface Annotation {
@@ -139,8 +141,10 @@ export async function applyEdits(image: Image, edits: Edits): Promise<Image> {
   if (filters.sharpen !== undefined) await step((p) => (filters.sharpen === true ? p.sharpen() : p.sharpen({ sigma: filters.sharpen as number })));
   const opaque = !hasAlpha(current);
   if (edits.watermark) {
-    const overlay = await watermarkOverlay(edits.watermark, current);
-    await step((p) => p.composite([{ ...overlay, gravity: edits.watermark!.position }]));
+    const { watermark } = edits;
+    const margin = watermark.margin ?? defaultMargin(current);
+    const overlay = await watermarkOverlay(watermark, current, margin);
+    await step((p) => p.composite([{ ...overlay, ...placeOverlay(watermark.position, current, overlay.raw, margin) }]));
   }
   if (edits.annotate) {
     const overlay = annotationOverlay(edits.annotate, current);
@@ -187,11 +191,36 @@ function grayscale(image: Image): Image {
 }
 
 /** The watermark scaled to its share of the output width (never larger than the image), with its opacity applied. */
-async function watermarkOverlay(watermark: Watermark, base: Image): Promise<{ input: Buffer; raw: { width: number; height: number; channels: 4 } }> {
-  const width = Math.max(1, Math.round(base.width * watermark.scale));
+/** The default watermark margin: 1/40 of the output's shorter side. */
+const defaultMargin = (base: Pick<Image, 'width' | 'height'>) => Math.round(Math.min(base.width, base.height) / 40);
+
+/**
+ * Where an overlay goes on `base` at `position`: `margin` pixels from each edge it is placed against, centred along
+ * the others; a margin the overlay leaves no room for shrinks to what is left.
+ */
+export function placeOverlay(
+  position: Position,
+  base: { width: number; height: number },
+  overlay: { width: number; height: number },
+  margin: number,
+): { left: number; top: number } {
+  const along = (start: boolean, end: boolean, outer: number, inner: number) => {
+    const room = Math.max(0, Math.min(margin, Math.floor((outer - inner) / 2)));
+    return start ? room : end ? Math.max(0, outer - inner - room) : Math.max(0, Math.round((outer - inner) / 2));
+  };
+  return {
+    left: along(position.endsWith('west'), position.endsWith('east'), base.width, overlay.width),
+    top: along(position.startsWith('north'), position.startsWith('south'), base.height, overlay.height),
+  };
+}
+
+async function watermarkOverlay(watermark: Watermark, base: Image, margin: number): Promise<{ input: Buffer; raw: { width: number; height: number; channels: 4 } }> {
+  // Within the margins, so that it never reaches past an edge.
+  const [roomWidth, roomHeight] = [Math.max(1, base.width - 2 * margin), Math.max(1, base.height - 2 * margin)];
+  const width = Math.max(1, Math.min(roomWidth, Math.round(base.width * watermark.scale)));
   const { data, info } = await sharp(watermark.path)
     .ensureAlpha()
-    .resize(width, base.height, { fit: 'inside' })
+    .resize(width, roomHeight, { fit: 'inside' })
     .raw()
     .toBuffer({ resolveWithObject: true });
   for (let i = 3; i < data.length; i += 4) data[i] = Math.round(data[i]! * watermark.opacity);
