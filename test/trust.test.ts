@@ -210,6 +210,18 @@ describe('reruns in place and -o mistakes', () => {
     expect(readdirSync(folder)).toEqual([]);
   });
 
+  it('-o inside an input folder reached through a link is not walked on the next run', async () => {
+    const root = scratch();
+    mkdirSync(join(root, 'photos'));
+    copyFileSync(cat, join(root, 'photos', 'cat.png'));
+    symlinkSync(join(root, 'photos'), join(root, 'link'));
+    const args = [join(root, 'link'), '-o', join(root, 'photos', 'out'), '-m', 'nearest', '-s', '2', '--json'];
+    expect((await cli(...args)).code).toBe(0);
+    const again = await cli(...args, '--skip-existing');
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).files.map((f: { input: string; status: string }) => [f.input, f.status])).toEqual([[join(root, 'link', 'cat.png'), 'skipped']]);
+  });
+
   it('-o equal to an input folder says exactly that', async () => {
     const root = scratch();
     copyFileSync(cat, join(root, 'cat.png'));

@@ -35,7 +35,10 @@ function globBase(pattern: string): string {
  * `dot: false`; non-image names by the pattern. Links to folders are not followed, so link loops cannot make the
  * walk endless; links to files are kept (a dangling one then fails with a clear "cannot read").
  */
-async function walk(folder: string, pattern: string, exclude: string | undefined): Promise<string[]> {
+async function walk(folder: string, pattern: string, exclude: readonly string[]): Promise<string[]> {
+  // Links to folders are not followed below it, so a walked path's real location is below the folder's own.
+  const real = await realpath(folder).catch(() => resolve(folder));
+  const excluded = (rel: string) => [resolve(folder, rel), join(real, rel)].some((path) => exclude.some((prefix) => path.startsWith(prefix)));
   const entries = await fg(pattern, {
     cwd: folder,
     dot: false,
@@ -48,7 +51,7 @@ async function walk(folder: string, pattern: string, exclude: string | undefined
   const found: string[] = [];
   for (const entry of entries) {
     const path = join(folder, entry.path);
-    if (exclude !== undefined && resolve(path).startsWith(exclude)) continue;
+    if (excluded(entry.path)) continue;
     if (inPageFiles(folder, entry.path)) continue;
     if (entry.dirent.isFile()) found.push(entry.path);
     else if (entry.dirent.isSymbolicLink() && !(await stat(path).catch(() => undefined))?.isDirectory()) found.push(entry.path);
@@ -88,8 +91,9 @@ export interface OwnOutputs extends Omit<NameRun, 'scale'> {
  *   earlier outputs nor refuses to start.
  */
 export async function discover(inputs: readonly string[], outputFolder: string | undefined, own: OwnOutputs, name: (key: 'output') => string): Promise<Discovered> {
-  const exclude = outputFolder === undefined ? undefined : resolve(outputFolder) + sep;
   const outputReal = outputFolder === undefined ? undefined : await realpath(outputFolder).catch(() => resolve(outputFolder));
+  // The output folder as spelled and as it really is: an input folder reached through a link walks the real one.
+  const exclude = outputFolder === undefined ? [] : [resolve(outputFolder) + sep, outputReal + sep];
   if (inputs.length === 0) throw new UsageError(messages.noInputs());
   const sources: Source[] = [];
   const earlier: Discovered['earlierOutputs'] = [];
