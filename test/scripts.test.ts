@@ -1,6 +1,6 @@
 /** A citizen of shell scripts and CI: pipes, --files-from, machine-read progress, --version, models --json. */
 import { spawn } from 'node:child_process';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import sharp from 'sharp';
@@ -74,6 +74,24 @@ describe('--files-from', () => {
     expect(JSON.parse(nul.stdout.toString()).summary.ok).toBe(2);
     const missing = await cli('--files-from', join(root, 'nope.txt'), '-m', 'nearest');
     expect([missing.code, missing.stderr]).toEqual([2, `upscale: --files-from ${join(root, 'nope.txt')}: cannot read (no such file, or a broken link)\n`]);
+  });
+});
+
+describe('--files-from and --base: a list mirrors below its common folder', () => {
+  it('files of the same name in different folders keep their folders under -o, as a walk would', async () => {
+    const root = scratch();
+    for (const folder of ['shots/a', 'shots/b/deep']) mkdirSync(join(root, folder), { recursive: true });
+    const listed = ['shots/a/x.png', 'shots/b/x.png', 'shots/b/deep/y.png'].map((rel) => join(root, rel));
+    for (const path of listed) copyFileSync(cat, path);
+    const out = scratch();
+    const list = await run(['--files-from', '-', '--null', '-o', out, '-m', 'nearest', '-s', '1', '--json'], Buffer.from(listed.map((p) => `${p}\0`).join('')));
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout.toString()).files.map((f: { output: string }) => f.output)).toEqual([join(out, 'a', 'x.png'), join(out, 'b', 'x.png'), join(out, 'b', 'deep', 'y.png')]);
+    // --base says it for files named on the command line; without it each file goes by its name.
+    const based = await cli(listed[1]!, listed[2]!, '--base', join(root, 'shots'), '-o', scratch(), '-m', 'nearest', '-s', '1', '--dry-run', '--json');
+    expect(JSON.parse(based.stdout).files.map((f: { output: string }) => f.output.split('/').slice(-3).join('/'))).toEqual([expect.stringMatching(/\/b\/x\.png$/), 'b/deep/y.png']);
+    const flat = await cli(listed[0]!, listed[1]!, '-o', scratch(), '-m', 'nearest', '-s', '1', '--json');
+    expect(JSON.parse(flat.stdout).files.map((f: { code?: string }) => f.code)).toEqual(['ERR_OUTPUT_COLLISION', 'ERR_OUTPUT_COLLISION']);
   });
 });
 

@@ -18,6 +18,7 @@ import { disableSharpCache } from '../pixels/sharp-raw.js';
 import { interruptedResult, makeReport } from '../run/summary.js';
 import { exists, writeAtomically } from '../files/write.js';
 import { removeTemporaries } from '../files/leftovers.js';
+import { commonFolder } from '../inputs/discover.js';
 import { countsPhrase, type Batch, type FileResult, type UpscaleReport } from '../core/results.js';
 
 export interface Io {
@@ -171,7 +172,10 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
     .exitOverride()
     .action(async (positional: string[], flags: CliFlags) => {
       const started = performance.now();
-      const inputs = [...positional, ...(flags.filesFrom !== undefined ? await pathsFrom(flags.filesFrom, flags.null ?? false, io) : [])];
+      const listed = flags.filesFrom !== undefined ? await pathsFrom(flags.filesFrom, flags.null ?? false, io) : [];
+      const inputs = [...positional, ...listed];
+      // A list from `find` names files in many folders: they mirror below their common folder, as a walk would.
+      const base = flags.base ?? (listed.length > 0 ? commonFolder(listed) : undefined);
       if (inputs.includes(STDIO) || flags.output === STDIO) return done(await runPipe(inputs, flags, io));
       const mode = flags.quiet || (flags.json && flags.progress !== 'json') ? 'none' : (flags.progress ?? 'auto');
       const progress = makeProgress(mode, io.stderr);
@@ -214,6 +218,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
       }
       const options: UpscaleOptions = {
         ...libraryOptions(flags),
+        ...(base !== undefined && { base }),
         env: io.env,
         ffmpeg: flags.ffmpeg ?? (io.env.UPSCALE_FFMPEG || undefined),
         signal: io.signal,

@@ -87,10 +87,18 @@ export interface OwnOutputs extends Omit<NameRun, 'scale'> {
 /**
  * @param outputFolder an --output folder: never walked into, so outputs written below an input folder are not
  *   taken for inputs on the next run.
+ * @param base file inputs below it keep their path below it (mirrored under the output folder), not just their name.
  * @param own how this run names outputs beside their inputs, so that a second run in place neither upscales its own
  *   earlier outputs nor refuses to start.
  */
-export async function discover(inputs: readonly string[], outputFolder: string | undefined, own: OwnOutputs, name: (key: 'output') => string): Promise<Discovered> {
+export async function discover(
+  inputs: readonly string[],
+  outputFolder: string | undefined,
+  own: OwnOutputs,
+  name: (key: 'output') => string,
+  base?: string,
+): Promise<Discovered> {
+  const below = base === undefined ? undefined : resolve(base);
   const outputReal = outputFolder === undefined ? undefined : await realpath(outputFolder).catch(() => resolve(outputFolder));
   // The output folder as spelled and as it really is: an input folder reached through a link walks the real one.
   const exclude = outputFolder === undefined ? [] : [resolve(outputFolder) + sep, outputReal + sep];
@@ -122,7 +130,9 @@ export async function discover(inputs: readonly string[], outputFolder: string |
     // Anything else that exists is an input of its own: a file, but also a FIFO, a device or a broken link, which
     // then fail alone with their real cause (and are never read); only a path that is not there is a usage error.
     if (info || (await lstat(input).catch(() => undefined))) {
-      await add(input, basename(input));
+      // Below --base, a file keeps its path under it, as a walked file does under its folder.
+      const rel = below !== undefined && resolve(input).startsWith(below + sep) ? relative(below, resolve(input)) : basename(input);
+      await add(input, rel);
       continue;
     }
     if (!fg.isDynamicPattern(input)) throw new UsageError(messages.notFound(input));
@@ -133,4 +143,13 @@ export async function discover(inputs: readonly string[], outputFolder: string |
     await addWalked(base, matches);
   }
   return { sources, earlierOutputs: earlier };
+}
+
+/** The deepest folder that holds every one of `paths` (files): where a list of files mirrors from. */
+export function commonFolder(paths: readonly string[]): string | undefined {
+  const folders = paths.map((path) => resolve(path, '..').split(sep));
+  if (folders.length === 0) return undefined;
+  let depth = 0;
+  while (folders.every((parts) => depth < parts.length && parts[depth] === folders[0]![depth])) depth++;
+  return folders[0]!.slice(0, depth).join(sep) || sep;
 }

@@ -27,6 +27,8 @@ import type { Shard, UpscaleEvent } from '../core/results.js';
 export interface UpscaleOptions {
   /** A folder (the input tree is mirrored below it) or, with one input, a file. */
   output?: string;
+  /** File inputs below this folder keep their path below it in the output folder (folder inputs always do). */
+  base?: string;
   /**
    * The output name's template, relative to `output` (or to each input's folder without one): `{stem}`, `{ext}`,
    * `{model}`, `{scale}`, `{dir}` (the input's folder below the one walked). Default `{dir}/{stem}.{ext}` with an
@@ -134,6 +136,7 @@ export interface ResolvedOptions {
   /** An option's name as this caller knows it, for messages: `scale` for the library, `--scale` for the CLI. */
   optionName: (key: OptionKey) => string;
   output?: string;
+  base?: string;
   name?: string;
   model: Model;
   scale?: number;
@@ -391,6 +394,11 @@ function crfDefaults(): string {
 
 export const OPTIONS = {
   output: { short: 'o', arg: '<path>', help: 'output folder (input tree mirrored below it) or, with one input, output file', parse: text },
+  base: {
+    arg: '<dir>',
+    help: 'mirror file inputs below this folder in the output folder, as a folder input is (default with --files-from: the listed files\' common folder; else each file by its name)',
+    parse: text,
+  },
   name: {
     arg: '<template>',
     help: (fields) =>
@@ -575,6 +583,7 @@ export function resolveOptions(options: UpscaleOptions = {}, spelling: Spelling 
   return {
     optionName: name,
     output: values.output,
+    base: values.base,
     name: values.name,
     model: values.model,
     scale: values.scale,

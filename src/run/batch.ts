@@ -66,7 +66,7 @@ export async function runBatch(inputs: string | readonly string[], resolved: Res
     ...(chosen.scale !== undefined && { scale: chosen.scale }),
     ...(resolved.format && { format: resolved.format }),
   };
-  const { sources, earlierOutputs } = await discover(typeof inputs === 'string' ? [inputs] : inputs, resolved.output, own, resolved.optionName);
+  const { sources, earlierOutputs } = await discover(typeof inputs === 'string' ? [inputs] : inputs, resolved.output, own, resolved.optionName, resolved.base);
   const selected = await selectRun(resolved, chosen);
   const { run } = selected;
   // A dry run plans and reaches no pixels: a shipped network is not even loaded.
