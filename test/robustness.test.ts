@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { parseNcnn } from '../src/convert/ncnn.js';
 import { ncnnToOnnx } from '../src/convert/onnx.js';
+import { EXIT, exitCodeForReport } from '../src/core/errors.js';
 import { messages } from '../src/core/messages.js';
 import { cli, fixtures, scratch, type CliRun } from './helpers.js';
 
@@ -154,13 +155,13 @@ describe('bad input: one clear line, the batch goes on, exit 1', () => {
     expect(run.code).toBe(1);
   });
 
-  it.runIf(process.getuid?.() === 0)('disk full (ENOSPC): the error names the path and nothing partial remains', async () => {
+  it.runIf(process.getuid?.() === 0)('disk full (ENOSPC): the error names the path, nothing partial remains, and the exit code says a retry may help (root: mounts a tmpfs)', async () => {
     const mountPoint = scratch();
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', mountPoint]);
     try {
       // A photo enlarged 4× by bicubic compresses to far more than the 16 KiB the file system holds.
       const run = await cli(join(fixtures, 'golden', 'chelsea-96.png'), '-o', join(mountPoint, 'cat.png'), '-m', 'bicubic');
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(EXIT.retry);
       expect(run.stderr.split('\n')[0]).toBe(
         `${join(fixtures, 'golden', 'chelsea-96.png')}: cannot write ${join(mountPoint, 'cat.png')} (disk full); check the folder exists and is writable, and that the disk has space`,
       );
@@ -168,6 +169,48 @@ describe('bad input: one clear line, the batch goes on, exit 1', () => {
     } finally {
       execFileSync('umount', [mountPoint]);
     }
+  });
+});
+
+describe('exit codes a scheduler can act on', () => {
+  const report = (files: { status: 'ok' | 'error' | 'skipped'; transient?: boolean }[], interrupted = false) => ({
+    files: files.map((f, i) => ({ input: `${i}.png`, output: `out/${i}.png`, model: 'nearest', ms: 0, ...f })),
+    summary: {
+      total: files.length,
+      ok: files.filter((f) => f.status === 'ok').length,
+      skipped: files.filter((f) => f.status === 'skipped').length,
+      failed: files.filter((f) => f.status === 'error').length,
+      planned: 0,
+      notStarted: 0,
+      earlierOutputs: 0,
+      interrupted,
+      model: 'nearest',
+      scale: 4,
+      device: 'cpu',
+      ms: 0,
+    },
+  });
+  it.each([
+    ['all done', report([{ status: 'ok' }, { status: 'skipped' }]), 0],
+    ['a file that will fail again (undecodable, output exists)', report([{ status: 'ok' }, { status: 'error' }]), 1],
+    ['a failure whose cause may pass (disk full, a process killed for memory)', report([{ status: 'error' }, { status: 'error', transient: true }]), 75],
+    ['interrupted, whatever failed', report([{ status: 'error', transient: true }], true), 130],
+  ])('%s: %i', (_, batch, code) => {
+    expect(exitCodeForReport(batch)).toBe(code);
+  });
+
+  it('each code of the README table is the code the CLI uses', () => {
+    const readme = readFileSync(join(fixtures, '..', 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('### Exit codes'), readme.indexOf('## Seeing the result'));
+    const codes = [...table.matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1]));
+    expect(codes).toEqual(Object.values(EXIT));
+  });
+
+  it('an undecodable input: 1; a usage error: 2', async () => {
+    const folder = scratch();
+    writeFileSync(join(folder, 'bad.png'), 'not an image');
+    expect((await cli(join(folder, 'bad.png'), '-o', scratch(), '-m', 'nearest')).code).toBe(EXIT.failed);
+    expect((await cli(cat, '-s', 'abc')).code).toBe(EXIT.usage);
   });
 });
 

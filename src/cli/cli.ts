@@ -8,7 +8,7 @@ import { Chalk } from 'chalk';
 import { Command, CommanderError, Option } from 'commander';
 import { BASELINE_SCALE, BASELINES, readManifest } from '../models/catalog.js';
 import { compare, COMPARE_MODELS } from '../run/compare.js';
-import { EXIT, exitCodeFor, InputError, inputError, UsageError } from '../core/errors.js';
+import { EXIT, exitCodeFor, exitCodeForReport, InputError, inputError, UsageError } from '../core/errors.js';
 import { runBatch, runImage } from '../run/batch.js';
 import { errnoText, messages, shown } from '../core/messages.js';
 import { asksJsonProgress, jsonLine, makeProgress, PROGRESS_MODES, type ProgressMode } from './progress.js';
@@ -246,7 +246,7 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
       if (flags.json) printReport(report);
       else if (!flags.quiet && mode !== 'json') writeErr(summaryLine(report));
       if (flags.report !== undefined && !flags.quiet && !flags.json) notice(messages.pageWritten(flags.report));
-      done(report.summary.interrupted ? EXIT.interrupted : report.summary.failed > 0 ? EXIT.failed : EXIT.ok);
+      done(exitCodeForReport(report));
     });
 
   program

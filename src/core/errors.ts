@@ -1,4 +1,5 @@
 import { ERROR_CODES, messages, type ErrorCode } from './messages.js';
+import type { UpscaleReport } from './results.js';
 
 /** A bad flag value, unknown model or empty match: nothing is processed, exit code 2. */
 export class UsageError extends Error {
@@ -6,15 +7,25 @@ export class UsageError extends Error {
   readonly code: ErrorCode = 'ERR_USAGE';
 }
 
-/** One input that cannot be processed: reported, the batch goes on, exit code 1. `code` is stable, for scripts. */
+/**
+ * One input that cannot be processed: reported, the batch goes on, exit code 1 (or EXIT.retry when `transient`: a
+ * cause that may pass, such as a full disk). `code` is stable, for scripts.
+ */
 export class InputError extends Error {
   override name = 'InputError';
   constructor(
     message: string,
     readonly code: ErrorCode,
+    readonly transient = false,
   ) {
     super(message);
   }
+}
+
+/** A child process this run depends on died under it (the inference process killed for memory, say): a retry may succeed. */
+export class ProcessLostError extends Error {
+  override name = 'ProcessLostError';
+  readonly transient = true;
 }
 
 /** A model file that cannot be loaded or run as an upscaler. */
@@ -41,10 +52,22 @@ export function errorLine(error: unknown): string {
   return String(error instanceof Error ? error.message : error).split('\n')[0]!.trim();
 }
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+/**
+ * The exit codes, for people and for schedulers that decide retries from them (Kubernetes podFailurePolicy, AWS Batch
+ * evaluateOnExit): 1 and 2 say a retry cannot help; 75 (sysexits' EX_TEMPFAIL) and 130 say it may.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, retry: 75, interrupted: 130 } as const;
+
+/** A batch's exit code from its report: interrupted, else any failure a retry may fix, else any failure, else 0. */
+export function exitCodeForReport(report: UpscaleReport): number {
+  if (report.summary.interrupted) return EXIT.interrupted;
+  if (report.summary.failed === 0) return EXIT.ok;
+  return report.files.some((file) => file.transient) ? EXIT.retry : EXIT.failed;
+}
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError || error instanceof ModelError) return EXIT.usage;
   if (error instanceof AbortError) return EXIT.interrupted;
+  if ((error instanceof InputError || error instanceof ProcessLostError) && error.transient) return EXIT.retry;
   return EXIT.failed;
 }

@@ -28,6 +28,8 @@ export interface FileResult {
   error?: string;
   /** With `error`: its stable code (`ERR_INPUT_DECODE`, `ERR_OUTPUT_EXISTS`, …), for scripts. */
   code?: ErrorCode;
+  /** With `error`: true when its cause may pass (a full disk, an I/O error, a process killed for memory): a retry may succeed. */
+  transient?: boolean;
   /** The output file's size, once written. */
   bytes?: number;
   width?: number;

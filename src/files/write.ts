@@ -6,6 +6,9 @@ import { InputError, inputError } from '../core/errors.js';
 import { errnoText } from '../core/messages.js';
 import { withTemporary } from './leftovers.js';
 
+/** Write failures whose cause may pass (space freed, a device or a network share back): a retry may succeed. */
+const TRANSIENT_ERRNOS = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EAGAIN', 'EBUSY', 'ETIMEDOUT', 'ENOMEM', 'ESTALE']);
+
 /**
  * Writes a file at `target` atomically: `write` fills a new temporary file beside it, which is then moved into place.
  * Without `overwrite`, an existing target is never replaced, even one that appeared while we worked: the final step
@@ -38,7 +41,8 @@ export async function writeAtomically(
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (error instanceof InputError || code === undefined) throw error;
-    throw failed(errnoText(code));
+    const refused = failed(errnoText(code));
+    throw TRANSIENT_ERRNOS.has(code) ? new InputError(refused.message, refused.code, true) : refused;
   }
 }
 

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { InferenceSession } from 'onnxruntime-node';
-import { errorLine, ModelError, UsageError } from '../core/errors.js';
+import { errorLine, ModelError, ProcessLostError, UsageError } from '../core/errors.js';
 import { messages } from '../core/messages.js';
 import type { NetworkModel } from '../models/catalog.js';
 import type { Image } from '../core/image.js';
@@ -200,7 +200,7 @@ class SessionWorker {
     });
     this.child.on('error', (error) => this.failAll(error));
     this.child.on('exit', (code, signal) => {
-      this.failAll(new Error(`inference process ended (${signal ?? `exit code ${code}`})`));
+      this.failAll(new ProcessLostError(`inference process ended (${signal ?? `exit code ${code}`})`));
     });
     this.idleUnlessBusy();
   }

@@ -7,7 +7,7 @@ import { decode, readHeader, sniffFile, type Animation, type Header } from '../f
 import { applyEdits } from '../pixels/edit.js';
 import { encodeToBuffer, encodeToFile } from '../files/encode.js';
 import { ANIMATED_FORMATS, isVideoFormat, READABLE, type Format, type FormatSpec } from '../core/formats.js';
-import { AbortError, errorLine, InputError, inputError, ModelError } from '../core/errors.js';
+import { AbortError, errorLine, InputError, inputError, ModelError, ProcessLostError } from '../core/errors.js';
 import { framesOf, hasAlpha, isOpaque, stackFrames, type Image, type ImageMetadata } from '../core/image.js';
 import { planImage } from './image-plan.js';
 import { ERROR_CODES, messages, type ErrorCode } from '../core/messages.js';
@@ -111,9 +111,11 @@ async function render(input: Input, { header, frames }: Foreseen, context: Pixel
 }
 
 /** An error as a file's result: the message and its stable code; anything unforeseen is reported, not thrown. */
-function failure(error: unknown, input: string): { error: string; code: ErrorCode } {
-  if (error instanceof InputError || error instanceof ModelError) return { error: error.message, code: error.code };
-  return { error: messages.unexpected(input, errorLine(error)), code: ERROR_CODES.unexpected };
+function failure(error: unknown, input: string): { error: string; code: ErrorCode; transient?: true } {
+  if (error instanceof InputError) return { error: error.message, code: error.code, ...(error.transient && { transient: true as const }) };
+  if (error instanceof ModelError) return { error: error.message, code: error.code };
+  const transient = error instanceof ProcessLostError && { transient: true as const };
+  return { error: messages.unexpected(input, errorLine(error)), code: ERROR_CODES.unexpected, ...transient };
 }
 
 /** The checks every input gets, then its own path by what its content is: an image or a video. */
