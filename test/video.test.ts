@@ -128,7 +128,7 @@ describe('video', () => {
     expect(packets(output, 'a:0')).toEqual(packets(source, 'a:0'));
   });
 
-  it('WebM is written as VP9 with its Opus audio copied; --video-codec and --crf choose otherwise', async () => {
+  it('WebM is written as VP9 with its Opus audio copied; --video-codec, --crf and --audio choose otherwise', async () => {
     const source = join(folder, 'clip.webm');
     makeClip(source);
     const out = scratch();
@@ -137,10 +137,25 @@ describe('video', () => {
     expect(packets(join(out, 'clip.webm'), 'a:0')).toEqual(packets(source, 'a:0'));
     expect((await cli(clip, '-o', join(out, 'h265.mkv'), '-m', 'nearest', '--video-codec', 'h265', '--crf', '30')).code).toBe(0);
     expect(run(['-i', join(out, 'h265.mkv'), '-map', '0:v:0', '-c', 'copy', '-f', 'framecrc', '-'])).toMatch(/^#codec_id 0: hevc$/m);
-    // Audio is copied, never re-encoded: AAC cannot go into WebM, and ffmpeg says so.
-    const aac = await cli(clip, '-o', join(out, 'x.webm'), '-m', 'nearest');
-    expect(aac.stderr.split('\n')[0]).toBe(`${clip}: cannot encode the video (ffmpeg: Only VP8 or VP9 or AV1 video and Vorbis or Opus audio and WebVTT subtitles are supported for WebM.)`);
+    // AAC cannot go into WebM: --audio copy says so before the first frame; auto (the default) encodes it as Opus.
+    const events: UpscaleEvent[] = [];
+    const copied = await upscale(clip, { output: join(out, 'x.webm'), model: 'nearest', audio: 'copy', onEvent: (e) => events.push(e) });
+    expect(copied.files[0]).toMatchObject({
+      status: 'error',
+      code: 'ERR_VIDEO_STREAMS',
+      error: `${clip}: its audio or subtitles cannot be copied into webm (Only VP8 or VP9 or AV1 video and Vorbis or Opus audio and WebVTT subtitles are supported for WebM.); use --audio encode or auto, or another container`,
+    });
+    expect(events.filter((e) => e.type === 'start' || e.type === 'tile')).toEqual([]);
     expect(readdirSync(out).filter((name) => name.startsWith('x.') || name.startsWith('.x.'))).toEqual([]);
+    const encoded = await cli(clip, '-o', join(out, 'x.webm'), '-m', 'nearest');
+    expect(encoded.code, encoded.stderr).toBe(0);
+    expect(run(['-i', join(out, 'x.webm'), '-map', '0:a:0', '-c', 'copy', '-f', 'framecrc', '-'])).toMatch(/^#codec_id 0: opus$/m);
+    // Copied where it fits, also under auto: the MP4's AAC goes into mkv unchanged; encode re-encodes it there too.
+    expect((await cli(clip, '-o', join(out, 'y.mkv'), '-m', 'nearest')).code).toBe(0);
+    expect(packets(join(out, 'y.mkv'), 'a:0').lines.length).toBe(packets(clip, 'a:0').lines.length);
+    expect(run(['-i', join(out, 'y.mkv'), '-map', '0:a:0', '-c', 'copy', '-f', 'framecrc', '-'])).toMatch(/^#codec_id 0: aac$/m);
+    expect((await cli(clip, '-o', join(out, 'z.mkv'), '-m', 'nearest', '--audio', 'encode')).code).toBe(0);
+    expect(run(['-i', join(out, 'z.mkv'), '-map', '0:a:0', '-c', 'copy', '-f', 'framecrc', '-'])).toMatch(/^#codec_id 0: opus$/m);
     const wrong = await cli(clip, '-o', join(out, 'x.mp4'), '-m', 'nearest', '--video-codec', 'vp9');
     expect(wrong.stderr.split('\n')[0]).toBe(`${clip}: --video-codec vp9 cannot be written in mp4; name a .mkv, .webm output, or another --video-codec`);
   });
@@ -211,6 +226,9 @@ describe('video', () => {
     child.kill('SIGINT');
     expect(await exit, stderr).toBe(130);
     expect(stderr).toContain('Interrupted');
+    // Reported as the interruption it is, not as a failed write of the file it was encoding into.
+    expect(stderr).toContain(`${source}: interrupted`);
+    expect(stderr).not.toContain('cannot write');
     expect(stderr).toContain('0 upscaled, 1 failed');
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
   });

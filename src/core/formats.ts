@@ -62,14 +62,20 @@ export interface VideoSpec {
   muxer: string;
   /** The codec written unless `--video-codec` says otherwise. */
   codec: VideoCodec;
+  /** ffmpeg's audio encoder when the source's audio is encoded for this container (`--audio`). */
+  audio: string;
 }
 
+/** `--audio`: copy the source's audio where the container holds it and encode it where not, or always one of them. */
+export const AUDIO_MODES = ['auto', 'copy', 'encode'] as const;
+export type AudioMode = (typeof AUDIO_MODES)[number];
+
 export const VIDEO = {
-  mp4: { extensions: ['mp4', 'm4v'], demuxer: 'mov', muxer: 'mp4', codec: 'h264' },
-  mov: { extensions: ['mov'], demuxer: 'mov', muxer: 'mov', codec: 'h264' },
-  mkv: { extensions: ['mkv'], demuxer: 'matroska', muxer: 'matroska', codec: 'h264' },
-  webm: { extensions: ['webm'], demuxer: 'matroska', muxer: 'webm', codec: 'vp9' },
-  avi: { extensions: ['avi'], demuxer: 'avi', muxer: 'avi', codec: 'h264' },
+  mp4: { extensions: ['mp4', 'm4v'], demuxer: 'mov', muxer: 'mp4', codec: 'h264', audio: 'aac' },
+  mov: { extensions: ['mov'], demuxer: 'mov', muxer: 'mov', codec: 'h264', audio: 'aac' },
+  mkv: { extensions: ['mkv'], demuxer: 'matroska', muxer: 'matroska', codec: 'h264', audio: 'libopus' },
+  webm: { extensions: ['webm'], demuxer: 'matroska', muxer: 'webm', codec: 'vp9', audio: 'libopus' },
+  avi: { extensions: ['avi'], demuxer: 'avi', muxer: 'avi', codec: 'h264', audio: 'libmp3lame' },
 } as const satisfies Record<VideoFormat, VideoSpec>;
 
 /** Video encoders `--video-codec` names: ffmpeg's encoder, its constant-quality default and the containers that hold it. */

@@ -88,6 +88,10 @@ export const messages = {
   videoToImage: (input: string, format: string, example: string) =>
     `${shown(input)}: is a video, so it cannot be written as a ${format} image; name a video output (-o clip${example}), or use a video extension`,
   frameOfVideo: (input: string) => `${shown(input)}: --frame picks a frame of an animated image; it does not apply to videos`,
+  streamsNotInContainer: (input: string, container: string, detail: string, audioEncoded: boolean) =>
+    audioEncoded
+      ? `${shown(input)}: its subtitles cannot go into ${container} (${detail}); choose another container (mkv holds most)`
+      : `${shown(input)}: its audio or subtitles cannot be copied into ${container} (${detail}); use --audio encode or auto, or another container`,
   codecNotInContainer: (input: string, codec: string, container: string, containers: readonly string[]) =>
     `${shown(input)}: --video-codec ${codec} cannot be written in ${container}; name a ${containers.map((c) => `.${c}`).join(', ')} output, or another --video-codec`,
   oddVideoSize: (input: string, width: number, height: number) =>
@@ -177,6 +181,7 @@ export const ERROR_CODES = {
   videoToImage: 'ERR_VIDEO_TO_IMAGE',
   frameOfVideo: 'ERR_FRAME_OF_VIDEO',
   codecNotInContainer: 'ERR_VIDEO_CODEC',
+  streamsNotInContainer: 'ERR_VIDEO_STREAMS',
   crfOfCodec: 'ERR_VIDEO_CRF',
   oddVideoSize: 'ERR_VIDEO_ODD_SIZE',
   noFfmpeg: 'ERR_NO_FFMPEG',

@@ -39,8 +39,10 @@ export async function writeAtomically(
       await moveIntoPlace(temporary, target, overwrite, input);
     });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (error instanceof InputError || code === undefined) throw error;
+    // Only the system's refusals become write errors: anything else (an interruption, the work's own failure) is
+    // what it is, also when the work ran inside (a video is encoded straight into its temporary file).
+    const { code, syscall } = error as NodeJS.ErrnoException;
+    if (error instanceof InputError || code === undefined || syscall === undefined) throw error;
     const refused = failed(errnoText(code));
     throw TRANSIENT_ERRNOS.has(code) ? new InputError(refused.message, refused.code, true) : refused;
   }

@@ -10,7 +10,7 @@ import { BASELINE_SCALE, DEFAULT_MODEL, FALLBACK_OVERLAP, findModel, hasInt8, mo
 import { existsSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { FITS, POSITIONS, type Annotation, type Crop, type Edits, type Fit, type Position, type Resize, type Watermark } from '../pixels/edit.js';
-import { FORMATS, PAGE_EXTENSIONS, VIDEO, VIDEO_CODEC_NAMES, VIDEO_CODECS, writableFormatOf, type Format, type FormatAlias, type VideoCodec } from '../core/formats.js';
+import { AUDIO_MODES, FORMATS, PAGE_EXTENSIONS, VIDEO, VIDEO_CODEC_NAMES, VIDEO_CODECS, writableFormatOf, type Format, type AudioMode, type FormatAlias, type VideoCodec } from '../core/formats.js';
 import { checkNameTemplate, DEFAULT_NAMES, NAME_FIELDS } from '../inputs/names.js';
 import { UsageError } from '../core/errors.js';
 import { messages } from '../core/messages.js';
@@ -64,6 +64,8 @@ export interface UpscaleOptions {
   /** Of an animated input, the one frame (0-based) to upscale as a still. */
   frame?: number | string;
   /** Video encoder: h264 (default for mp4, mov, mkv, avi), h265 or vp9 (default for webm). */
+  /** A video's audio: `auto` (default) copies it where the container holds it and encodes it where not; or always `copy` or `encode`. */
+  audio?: AudioMode | string;
   videoCodec?: VideoCodec | string;
   /** Video constant-quality level (lower is better): default 18 for h264, 20 for h265, 31 for vp9. */
   crf?: number | string;
@@ -154,6 +156,7 @@ export interface ResolvedOptions {
   format?: Format;
   quality?: number;
   frame?: number;
+  audio: AudioMode;
   videoCodec?: VideoCodec;
   crf?: number;
   ffmpeg?: string;
@@ -387,6 +390,13 @@ function defaultCodecs(): string {
   return [usual![0], ...others.map(([codec, containers]) => `${codec} for ${containers.join(', ')}`)].join(', ');
 }
 
+/** "aac for mp4, mov, …": the encoder each container's audio is encoded with. */
+function audioEncoders(): string {
+  const byEncoder = new Map<string, string[]>();
+  for (const [container, spec] of Object.entries(VIDEO)) byEncoder.set(spec.audio, [...(byEncoder.get(spec.audio) ?? []), container]);
+  return [...byEncoder].map(([encoder, containers]) => `${encoder} for ${containers.join(', ')}`).join('; ');
+}
+
 /** "18 for h264 (0-51), …": each codec's default and range. */
 function crfDefaults(): string {
   return VIDEO_CODEC_NAMES.map((codec) => `${VIDEO_CODECS[codec].defaultCrf} for ${codec} (0-${VIDEO_CODECS[codec].maxCrf})`).join(', ');
@@ -469,6 +479,12 @@ export const OPTIONS = {
   },
   quality: { short: 'q', arg: '<n>', help: (range) => `quality for jpeg, webp and avif, ${range}`, parse: integer(1, 100) },
   frame: { arg: '<n>', help: (range) => `upscale only frame n (${range}, from 0) of an animated gif or webp, as a still image`, parse: integer(0, 65535) },
+  audio: {
+    arg: '<mode>',
+    help: (modes) => `a video's audio: ${modes}; auto copies it where the output container holds it and encodes it where not (${audioEncoders()})`,
+    parse: oneOf(AUDIO_MODES),
+    default: 'auto',
+  },
   videoCodec: { arg: '<codec>', help: (codecs) => `video encoder: ${codecs} (default: ${defaultCodecs()})`, parse: oneOf(VIDEO_CODEC_NAMES) },
   crf: {
     arg: '<n>',
@@ -600,6 +616,7 @@ export function resolveOptions(options: UpscaleOptions = {}, spelling: Spelling 
     format: values.format,
     quality: values.quality,
     frame: values.frame,
+    audio: values.audio,
     videoCodec: values.videoCodec,
     crf: crfFor(values.videoCodec, values.crf, options.crf, name('crf')),
     ffmpeg: values.ffmpeg,

@@ -5,6 +5,7 @@
  * runs ahead of the network and encoding behind it; no frame is written to disk.
  */
 import type { Readable, Writable } from 'node:stream';
+import { devNull } from 'node:os';
 import { resolve } from 'node:path';
 import { applyEdits } from '../pixels/edit.js';
 import { inputError } from '../core/errors.js';
@@ -149,13 +150,28 @@ function encoderArgs(codec: VideoCodec, crf: number): string[] {
  * timestamp kept as in the source. A muxer of its own, because a stream copy carries each frame's duration, which
  * ffmpeg 4 drops when it encodes: an MP4's edit list would then end where the last frame starts, hiding it.
  */
-function muxerArgs(demuxer: VideoDemuxer, input: string, format: VideoFormat, start: string): string[] {
+function muxerArgs(demuxer: VideoDemuxer, input: string, format: VideoFormat, start: string, encodeAudio: boolean): string[] {
   // Matroska also holds the source's attachments (fonts for its subtitles).
   const attachments = VIDEO[format].muxer === 'matroska' ? ['-map', '1:t?'] : [];
   return [
     ...['-copyts', '-f', 'nut', '-itsoffset', start, '-i', 'pipe:0', ...inputArgs(demuxer, input)],
-    ...['-map', '0:v:0', '-map', '1:a?', '-map', '1:s?', ...attachments, '-map_metadata', '1', '-c', 'copy', '-f', VIDEO[format].muxer],
+    ...['-map', '0:v:0', '-map', '1:a?', '-map', '1:s?', ...attachments, '-map_metadata', '1', '-c', 'copy'],
+    ...(encodeAudio ? ['-c:a', VIDEO[format].audio] : []),
+    ...['-f', VIDEO[format].muxer],
   ];
+}
+
+/**
+ * Whether the source's audio and subtitles go into `format` as the muxer will write them (copied, or the audio
+ * encoded): ffmpeg writes the container's header alone and stops, so a mismatch is found before the first frame, not
+ * after the last. Undefined when they fit (or there are none); else what ffmpeg said.
+ */
+async function streamsMisfit(ffmpeg: string, demuxer: VideoDemuxer, input: string, format: VideoFormat, encodeAudio: boolean): Promise<string | undefined> {
+  const audio = encodeAudio ? ['-c:a', VIDEO[format].audio] : [];
+  const run = startFfmpeg(ffmpeg, [...inputArgs(demuxer, input), '-vn', '-map', '0:a?', '-map', '0:s?', '-c', 'copy', ...audio, '-t', '0', '-f', VIDEO[format].muxer, '-y', devNull]);
+  const { code, stderr } = await run.exited;
+  if (code === 0 || /does not contain any stream/.test(stderr)) return undefined;
+  return failure(stderr, input);
 }
 
 /** Ends a run: waits for it, killing it first when the file failed (or Ctrl-C stopped it). */
@@ -185,6 +201,15 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
   const precisions = new Set<string>();
   let phase = performance.now();
   const video = await probe(ffmpeg, input, demuxer);
+  // --audio auto copies what the container holds and encodes the audio where it does not; copy insists on copying.
+  let encodeAudio = options.audio === 'encode';
+  const misfit = await streamsMisfit(ffmpeg, demuxer, input, format, encodeAudio);
+  if (misfit !== undefined) {
+    if (options.audio !== 'auto') throw inputError('streamsNotInContainer', input, format, misfit, encodeAudio);
+    encodeAudio = true;
+    const still = await streamsMisfit(ffmpeg, demuxer, input, format, true);
+    if (still !== undefined) throw inputError('streamsNotInContainer', input, format, still, true);
+  }
   timings.decode += performance.now() - phase;
   const frames = video.pts.length;
   Object.assign(result, { width: video.width, height: video.height, frames });
@@ -211,7 +236,7 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
         const encoder = startFfmpeg(ffmpeg, encoderArgs(codec, crf));
         // The frames went in from 0: -itsoffset puts them back at the source's first timestamp.
         const start = String((first * video.timeBase.num) / video.timeBase.den);
-        const muxer = startFfmpeg(ffmpeg, [...muxerArgs(demuxer, input, format, start), '-y', temporary]);
+        const muxer = startFfmpeg(ffmpeg, [...muxerArgs(demuxer, input, format, start, encodeAudio), '-y', temporary]);
         runs.push(decoder, encoder, muxer);
         encoder.process.stdout!.pipe(muxer.process.stdin!);
         // An encoder or muxer that gives up (a codec the container cannot hold) ends the work at the next frame.
