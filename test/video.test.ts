@@ -210,6 +210,31 @@ describe('video', () => {
     expect(over.stderr.split('\n')[0]).toBe(`${clip}: 32x24 is 768 pixels, over the limit of 767; raise it with --max-pixels if the image is genuine`);
   });
 
+  it('an encoder killed under the run (out of memory, say) fails the file as transient: exit 75, a retry may help', async () => {
+    const source = join(folder, 'killed.mp4');
+    makeClip(source, { frames: 40, size: '96x72' });
+    const out = scratch();
+    const child = spawn(process.execPath, [bin, source, '-o', out, '-m', 'realesr-general-x4v3', '-j', '1', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const until = Date.now() + 30000;
+    let encoder: number | undefined;
+    while (encoder === undefined && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      const listing = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(child.pid)], { encoding: 'utf8' }).stdout;
+      const line = listing.split('\n').find((l) => l.includes('-c:v libx264'));
+      if (line) encoder = Number(line.trim().split(/\s+/)[0]);
+    }
+    expect(encoder).toBeDefined();
+    process.kill(encoder!, 'SIGKILL');
+    expect(await exit, stderr).toBe(75);
+    expect(JSON.parse(stdout).files[0]).toMatchObject({ status: 'error', code: 'ERR_VIDEO_ENCODE', transient: true });
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+  });
+
   it('Ctrl-C stops a video cleanly: exit 130, no output and no temporary file left', async () => {
     const source = join(folder, 'long.mp4');
     makeClip(source, { frames: 40, size: '96x72' });

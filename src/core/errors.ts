@@ -22,6 +22,11 @@ export class InputError extends Error {
   }
 }
 
+/** The same error, marked as one whose cause may pass (a retry may succeed). */
+export function transient(error: InputError): InputError {
+  return new InputError(error.message, error.code, true);
+}
+
 /** A child process this run depends on died under it (the inference process killed for memory, say): a retry may succeed. */
 export class ProcessLostError extends Error {
   override name = 'ProcessLostError';

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { access, link, mkdir, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { InputError, inputError } from '../core/errors.js';
+import { InputError, inputError, transient } from '../core/errors.js';
 import { errnoText } from '../core/messages.js';
 import { withTemporary } from './leftovers.js';
 
@@ -44,7 +44,7 @@ export async function writeAtomically(
     const { code, syscall } = error as NodeJS.ErrnoException;
     if (error instanceof InputError || code === undefined || syscall === undefined) throw error;
     const refused = failed(errnoText(code));
-    throw TRANSIENT_ERRNOS.has(code) ? new InputError(refused.message, refused.code, true) : refused;
+    throw TRANSIENT_ERRNOS.has(code) ? transient(refused) : refused;
   }
 }
 

@@ -8,7 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import { devNull } from 'node:os';
 import { resolve } from 'node:path';
 import { applyEdits } from '../pixels/edit.js';
-import { inputError } from '../core/errors.js';
+import { inputError, transient } from '../core/errors.js';
 import { ffmpegError, findFfmpeg, startFfmpeg, type Ffmpeg } from '../files/ffmpeg.js';
 import { extensionOf, isVideoFormat, VIDEO, VIDEO_CODECS, type VideoCodec, type VideoDemuxer, type VideoFormat } from '../core/formats.js';
 import { allocateImage, type Image } from '../core/image.js';
@@ -251,8 +251,10 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
           const data = await reader.next();
           timings.decode += performance.now() - started;
           if (!data) {
-            const { stderr } = await decoder.exited;
-            throw inputError('corruptVideo', input, `decoding stopped after ${framesDone} of ${frames} frames: ${failure(stderr, input)}`);
+            const { code, stderr } = await decoder.exited;
+            const stopped = inputError('corruptVideo', input, `decoding stopped after ${framesDone} of ${frames} frames: ${failure(stderr, input)}`);
+            // Killed by a signal (out of memory, say) rather than failing on the file: a retry may succeed.
+            throw code === null ? transient(stopped) : stopped;
           }
           const picture: Image = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: video.width, height: video.height, channels: 3, depth: 8 };
           const upscaledFrame = await upscalePixels(picture, plan, context, onTile, timings, precisions);
@@ -273,7 +275,10 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
         encoder.process.stdin!.end();
         for (const run of [encoder, muxer]) {
           const { code, stderr } = await run.exited;
-          if (code !== 0) throw inputError('encodeVideoFailed', input, failure(stderr, input));
+          if (code !== 0) {
+            const refused = inputError('encodeVideoFailed', input, failure(stderr, input));
+            throw code === null ? transient(refused) : refused;
+          }
         }
         if (framesDone < frames) throw inputError('encodeVideoFailed', input, `it stopped after ${framesDone} of ${frames} frames`);
         timings.encode += performance.now() - started;
