@@ -5,7 +5,8 @@
  * still. Bad videos fail alone with one line; Ctrl-C leaves nothing behind.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import sharp from 'sharp';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -198,6 +199,21 @@ describe('video', () => {
     expect([codec.code, codec.stderr.trim()]).toEqual([2, 'upscale: Expected one of h264, h265, vp9 for --video-codec but received "av1"']);
     const crf = await cli(clip, '--video-codec', 'h264', '--crf', '52');
     expect([crf.code, crf.stderr.trim()]).toEqual([2, 'upscale: Expected integer between 0 and 51 for --crf but received "52"']);
+  });
+
+  it('--report shows a video by its first frame, before and after, linking the video itself', async () => {
+    const out = scratch();
+    const page = join(out, 'report.html');
+    const run = await cli(clip, '-o', join(out, 'videos'), '-m', 'nearest', '-s', '2', '--report', page);
+    expect(run.code, run.stderr).toBe(0);
+    const html = readFileSync(page, 'utf8');
+    expect(html).toContain('data-before="report_files/0001-before.png" data-after="report_files/0001-after.png"');
+    expect(html).toContain('href="videos/clip.mp4"');
+    const size = async (name: string) => {
+      const { width, height } = await sharp(join(out, 'report_files', name)).metadata();
+      return [width, height];
+    };
+    expect([await size('0001-before.png'), await size('0001-after.png'), await size('0001.webp')]).toEqual([[32, 24], [64, 48], [64, 48]]);
   });
 
   it('--max-pixels counts one frame of a video (its frames stream through; an animation counts them all)', async () => {

@@ -2,7 +2,9 @@
  * Images made for the HTML pages (--report, `upscale compare`): small thumbnails, and PNG copies of files a browser
  * cannot show (TIFF). Views of files already written, never the pipeline's own pixels.
  */
+import { resolve } from 'node:path';
 import sharp from 'sharp';
+import { ffmpegError, startFfmpeg } from '../files/ffmpeg.js';
 
 /** Longest side of a thumbnail, in pixels: sharp enough for a grid card on a high-density screen. */
 export const THUMBNAIL_SIDE = 256;
@@ -49,4 +51,13 @@ export async function thumbnail(source: string, target: string, maxPixels: Limit
 /** A full-size PNG copy of `source`, orientation applied, for a page to show a file browsers cannot (TIFF). */
 export async function browserCopy(source: string, target: string, maxPixels: Limit): Promise<void> {
   await open(source, maxPixels).autoOrient().png({ compressionLevel: 6 }).toFile(target);
+}
+
+/** A video's first frame as a PNG, its poster for a page (browsers show it at once; the video itself is linked). */
+export async function posterFrame(ffmpeg: string, source: string, target: string): Promise<void> {
+  const run = startFfmpeg(ffmpeg, ['-i', `file:${resolve(source)}`, '-map', '0:v:0', '-frames:v', '1', '-c:v', 'png', '-f', 'image2', '-y', target]);
+  run.process.stdin!.end();
+  run.process.stdout!.resume();
+  const { code, stderr } = await run.exited;
+  if (code !== 0) throw new Error(ffmpegError(stderr));
 }
