@@ -364,7 +364,7 @@ export async function buildModels(root: string): Promise<Manifest> {
     // An int8 form for each SRVGG network that runs itself (the x2/x3 anime graphs run the x4's).
     if (entry.architecture !== 'SRVGGNetCompact' || runs) continue;
     const file = `${entry.name}.int8.onnx`;
-    const docString = `int8 form of ${entry.file} for CPUs with VNNI, calibrated by npm run models:build (src/convert/calibration.ts).`;
+    const docString = `int8 form of ${entry.file} (README "int8": the same integer sums on every CPU, fastest with VNNI), calibrated by npm run models:build (src/convert/calibration.ts).`;
     const int8 = await buildInt8(entry.name, graphs[i]!.graph, await readFile(join(outDir, entry.file)), sets, docString);
     await writeFile(join(outDir, file), int8.onnx);
     const worstImage = Object.entries(int8.fidelity).find(([, psnr]) => psnr === int8.worstPsnr)![0];
