@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { resolveOptions, upscale, type UpscaleEvent } from '../src/index.js';
-import { flagOf, integer, number, oneOf, OPTIONS, type OptionSpec, type OptionTable } from '../src/options/options.js';
+import { flagOf, OPTIONS, type OptionSpec, type OptionTable } from '../src/options/options.js';
+import { integer, number, oneOf } from '../src/options/parsers.js';
 import { cli, fixtures, pixels, scratch } from './helpers.js';
 
 const cat = join(fixtures, 'images', 'cat.png');

@@ -12,7 +12,8 @@ import { AbortError, errorLine, ModelError, UsageError } from '../core/errors.js
 import { extract } from '../core/image.js';
 import { upscale } from './batch.js';
 import { messages } from '../core/messages.js';
-import { crop as cropParser, htmlFile, resolveOptions, type UpscaleOptions } from '../options/options.js';
+import { resolveOptions, type UpscaleOptions } from '../options/options.js';
+import { crop as cropParser, htmlFile } from '../options/parsers.js';
 import { comparePage, filesFolderOf, hrefFrom, preparePage, writePage, type CompareResult } from '../pages/pages.js';
 import { writeAtomically } from '../files/write.js';
 

@@ -4,7 +4,7 @@
  */
 import { FALLBACK_OVERLAP, MAX_FIELD_OVERLAP, type NetworkModel, type PoolGeometry, type Run } from '../models/catalog.js';
 import type { Image } from '../core/image.js';
-import type { AlphaModel } from '../options/options.js';
+import type { AlphaModel } from '../options/parsers.js';
 import { planTiles, type TilePlan } from '../pixels/tile.js';
 
 /**
