@@ -8,7 +8,7 @@ export type { Batch, BufferInfo, FileResult, Shard, Timings, UpscaleEvent, Upsca
 export type { Image, ImageMetadata } from './core/image.js';
 export type { Annotation, Colour, Crop, Edits, Filters, Fit, Position, Resize, Watermark } from './pixels/edit.js';
 export type { Format } from './core/formats.js';
-export type { Device } from './inference/inference.js';
+export type { Device } from './inference/providers.js';
 export { UsageError, InputError, ModelError, AbortError } from './core/errors.js';
 export { ERROR_CODES, type ErrorCode } from './core/messages.js';
 export { readManifest, modelNames, type ManifestEntry, type ModelName } from './models/catalog.js';

@@ -10,7 +10,7 @@ import type { NetworkModel } from '../src/models/catalog.js';
 import { attrInts, decodeOnnx, DT, encodeModel, tensor, valueInfo } from '../src/convert/onnx.js';
 import { upscale } from '../src/index.js';
 import { CPU_FEATURES_VARIABLE, detectedCpuFlags, flagsHaveVnni, hasVnni } from '../src/inference/cpu.js';
-import { cpuPrecision } from '../src/inference/inference.js';
+import { cpuPrecision } from '../src/inference/providers.js';
 import { messages } from '../src/core/messages.js';
 import { fixtures, pixels, psnr, scratch } from './helpers.js';
 

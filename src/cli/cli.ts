@@ -411,7 +411,7 @@ export async function runProcess(argv: readonly string[]): Promise<number> {
     }
   };
   const exitNow = () => {
-    // Exiting also kills the inference processes (see inference.ts).
+    // Exiting also kills the inference processes (see files/leftovers.ts).
     removeTemporaries();
     lastWords?.();
     process.exit(EXIT.interrupted);

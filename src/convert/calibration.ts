@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { decode, readHeader } from '../files/decode.js';
 import type { Image } from '../core/image.js';
-import { openGraph } from '../inference/inference.js';
+import { openGraph } from '../inference/graph.js';
 import { windowToTensor, type AxisTile } from '../pixels/tile.js';
 import type { NcnnGraph } from './ncnn.js';
 import { calibrate, equalise, int8Onnx, newCalibration, referenceOnnx, srvggChain, type SrvggChain } from './int8.js';

@@ -1,5 +1,5 @@
 /**
- * The inference process's program (see `SessionWorker` in inference.ts): it owns one onnxruntime session and answers
+ * The inference process's program (see `SessionWorker` in worker.ts): it owns one onnxruntime session and answers
  * numbered requests over the IPC channel; a run's pixels go back as raw bytes on fd 4.
  *
  * JavaScript with JSDoc types, checked by tsc (checkJs) and copied to dist/ by the build, so the very same file runs

@@ -1,5 +1,5 @@
 /**
- * The messages between inference.ts and its inference process (inference-child.cjs), typed once for both sides: the
+ * The messages between worker.ts and its inference process (inference-child.cjs), typed once for both sides: the
  * parent sends requests, the child answers each with a reply of the same id (a run's pixels follow on their own pipe).
  */
 import type { InferenceSession } from 'onnxruntime-node';

@@ -12,7 +12,7 @@ import { AUDIO_MODES, FORMATS, VIDEO, VIDEO_CODEC_NAMES, VIDEO_CODECS, writableF
 import { DEFAULT_NAMES } from '../inputs/names.js';
 import { UsageError } from '../core/errors.js';
 import { messages } from '../core/messages.js';
-import { DEVICES, PRECISIONS, type Device, type Precision } from '../inference/inference.js';
+import { DEVICES, PRECISIONS, type Device, type Precision } from '../inference/providers.js';
 import { CPU_FEATURES_VARIABLE, hasVnni } from '../inference/cpu.js';
 import { SHARD_COUNT_VARIABLE, SHARD_ENVIRONMENTS } from '../inputs/shard.js';
 import type { Shard, UpscaleEvent } from '../core/results.js';
