@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyzeGraph, loadNcnn, type NcnnGraph } from '../src/convert/ncnn.js';
+import { loadNcnn, type NcnnGraph } from '../src/convert/ncnn.js';
+import { analyzeGraph } from '../src/convert/analysis.js';
 import { calibrate, int8Onnx, newCalibration, referenceOnnx, srvggChain, Tail } from '../src/convert/int8.js';
 import { decodeOnnx, ncnnToOnnx, type OnnxOptions } from '../src/convert/onnx.js';
 

@@ -12,14 +12,8 @@
  * in graph order, and nothing time- or environment-dependent is written.
  */
 import protobuf from 'protobufjs';
-import {
-  analyzeGraph,
-  cropRange,
-  floatToHalf,
-  type Activation,
-  type NcnnGraph,
-  type WeightBlob,
-} from './ncnn.js';
+import { floatToHalf, type Activation, type NcnnGraph, type WeightBlob } from './ncnn.js';
+import { analyzeGraph, cropRange } from './analysis.js';
 import { residualPRelu } from './prelu.js';
 
 const ONNX_SUBSET = `
