@@ -200,17 +200,20 @@ export type OptionTable = { [K in OptionKey]-?: OptionSpec<Exclude<UpscaleOption
 
 /** "h264, vp9 for webm": the codec most containers default to, then the others with their containers. */
 function defaultCodecs(): string {
-  const byCodec = new Map<string, string[]>();
-  for (const [container, spec] of Object.entries(VIDEO)) byCodec.set(spec.codec, [...(byCodec.get(spec.codec) ?? []), container]);
-  const [usual, ...others] = [...byCodec].sort((a, b) => b[1].length - a[1].length);
+  const [usual, ...others] = containersBy('codec').sort((a, b) => b[1].length - a[1].length);
   return [usual![0], ...others.map(([codec, containers]) => `${codec} for ${containers.join(', ')}`)].join(', ');
 }
 
 /** "aac for mp4, mov, …": the encoder each container's audio is encoded with. */
 function audioEncoders(): string {
-  const byEncoder = new Map<string, string[]>();
-  for (const [container, spec] of Object.entries(VIDEO)) byEncoder.set(spec.audio, [...(byEncoder.get(spec.audio) ?? []), container]);
-  return [...byEncoder].map(([encoder, containers]) => `${encoder} for ${containers.join(', ')}`).join('; ');
+  return containersBy('audio').map(([encoder, containers]) => `${encoder} for ${containers.join(', ')}`).join('; ');
+}
+
+/** The video containers grouped by one field of their table entry: [value, containers] in table order. */
+function containersBy(field: 'codec' | 'audio'): [string, string[]][] {
+  const groups = new Map<string, string[]>();
+  for (const [container, spec] of Object.entries(VIDEO)) groups.set(spec[field], [...(groups.get(spec[field]) ?? []), container]);
+  return [...groups];
 }
 
 /** "18 for h264 (0-51), …": each codec's default and range. */

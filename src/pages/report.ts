@@ -28,6 +28,7 @@ async function entryFor(file: FileResult, index: number, page: string, maxPixels
   const entry: ReportEntry = { input, status, error, width, height, outWidth, outHeight, model, ms, links: {} };
   const folder = filesFolderOf(page);
   const name = String(index + 1).padStart(4, '0');
+  const thumb = join(folder, `${name}.webp`);
   const href = (path: string) => hrefFrom(page, path);
   const made = async (path: string, make: () => Promise<void>) => make().then(() => href(path), () => undefined);
   const inputIsFile = await isFile(input);
@@ -40,7 +41,7 @@ async function entryFor(file: FileResult, index: number, page: string, maxPixels
       if (ffmpeg === undefined) return entry;
       const [after, before] = [join(folder, `${name}-after.png`), join(folder, `${name}-before.png`)];
       entry.links.after = await made(after, () => posterFrame(ffmpeg, output, after));
-      if (entry.links.after) entry.links.thumbnail = await made(join(folder, `${name}.webp`), () => thumbnail(after, join(folder, `${name}.webp`), false));
+      if (entry.links.after) entry.links.thumbnail = await made(thumb, () => thumbnail(after, thumb, false));
       if (inputIsFile) entry.links.before = await made(before, () => posterFrame(ffmpeg, input, before));
       return entry;
     }
@@ -49,7 +50,6 @@ async function entryFor(file: FileResult, index: number, page: string, maxPixels
       // A skipped file's sizes were never read by the batch: those of the files shown are.
       entry.outWidth ??= after.width;
       entry.outHeight ??= after.height;
-      const thumb = join(folder, `${name}.webp`);
       entry.links.thumbnail = await made(thumb, () => thumbnail(output, thumb, false));
       const copy = join(folder, `${name}-after.png`);
       entry.links.after = after.browserCanShow ? entry.links.output : await made(copy, () => browserCopy(output, copy, false));
@@ -63,7 +63,6 @@ async function entryFor(file: FileResult, index: number, page: string, maxPixels
     }
   } else if (inputIsFile && width !== undefined) {
     // A failed file whose header was read: its input is the picture.
-    const thumb = join(folder, `${name}.webp`);
     entry.links.thumbnail = await made(thumb, () => thumbnail(input, thumb, maxPixels));
   }
   return entry;

@@ -8,7 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import { devNull } from 'node:os';
 import { resolve } from 'node:path';
 import { applyEdits } from '../pixels/edit.js';
-import { inputError, transient } from '../core/errors.js';
+import { inputError, transient, type InputError } from '../core/errors.js';
 import { ffmpegError, findFfmpeg, startFfmpeg, type Ffmpeg } from '../files/ffmpeg.js';
 import { extensionOf, isVideoFormat, VIDEO, VIDEO_CODECS, type VideoCodec, type VideoDemuxer, type VideoFormat } from '../core/formats.js';
 import { allocateImage, type Image } from '../core/image.js';
@@ -174,6 +174,11 @@ async function streamsMisfit(ffmpeg: string, demuxer: VideoDemuxer, input: strin
   return failure(stderr, input);
 }
 
+/** An ffmpeg's failure, marked transient when a signal killed it (out of memory, say) rather than the file failing it. */
+function killedOr(code: number | null, error: InputError): InputError {
+  return code === null ? transient(error) : error;
+}
+
 /** Ends a run: waits for it, killing it first when the file failed (or Ctrl-C stopped it). */
 async function finish(run: Ffmpeg, kill: boolean): Promise<void> {
   if (kill) {
@@ -252,9 +257,7 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
           timings.decode += performance.now() - started;
           if (!data) {
             const { code, stderr } = await decoder.exited;
-            const stopped = inputError('corruptVideo', input, `decoding stopped after ${framesDone} of ${frames} frames: ${failure(stderr, input)}`);
-            // Killed by a signal (out of memory, say) rather than failing on the file: a retry may succeed.
-            throw code === null ? transient(stopped) : stopped;
+            throw killedOr(code, inputError('corruptVideo', input, `decoding stopped after ${framesDone} of ${frames} frames: ${failure(stderr, input)}`));
           }
           const picture: Image = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: video.width, height: video.height, channels: 3, depth: 8 };
           const upscaledFrame = await upscalePixels(picture, plan, context, onTile, timings, precisions);
@@ -275,10 +278,7 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
         encoder.process.stdin!.end();
         for (const run of [encoder, muxer]) {
           const { code, stderr } = await run.exited;
-          if (code !== 0) {
-            const refused = inputError('encodeVideoFailed', input, failure(stderr, input));
-            throw code === null ? transient(refused) : refused;
-          }
+          if (code !== 0) throw killedOr(code, inputError('encodeVideoFailed', input, failure(stderr, input)));
         }
         if (framesDone < frames) throw inputError('encodeVideoFailed', input, `it stopped after ${framesDone} of ${frames} frames`);
         timings.encode += performance.now() - started;
