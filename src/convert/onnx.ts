@@ -216,6 +216,11 @@ export interface OnnxOptions {
    * false the output is the plain network's.
    */
   readonly pools?: boolean;
+  /**
+   * Name and channel count of each ncnn input, in the param file's order; default one input named "input" with the
+   * channels the graph tells. RIFE's flow network has three: two frames and the timestep map.
+   */
+  readonly inputs?: ReadonlyArray<{ readonly name: string; readonly channels: number }>;
 }
 
 /**
@@ -223,12 +228,17 @@ export interface OnnxOptions {
  * factors become BatchNormalization, so that onnxruntime's blocked layout runs through them instead of reordering.
  */
 export function ncnnToOnnx(source: NcnnGraph, options: OnnxOptions = {}): Uint8Array {
-  const analysis = analyzeGraph(source);
+  const named = options.inputs ?? [];
+  if (named.length !== 0 && named.length !== source.inputs.length) throw new Error(`${source.paramFile}: ${source.inputs.length} inputs, ${named.length} named`);
+  if (source.inputs.length > 1 && named.length === 0) throw new Error(`${source.paramFile}: ${source.inputs.length} inputs: name each (options.inputs)`);
+  if (source.inputs.length > 1 && options.pad) throw new Error('pad wraps a network of one input');
+  const analysis = analyzeGraph(source, new Map(named.map((n, k) => [source.inputs[k]!, n.channels])));
   const { graph: g, coeff } = residualPRelu(source);
   const weightType = options.weightType ?? 'auto';
   if (options.addInput && !options.pad) throw new Error('addInput needs pad: the added input is the unpadded one');
 
-  const taken = new Set<string>(['input', 'output']);
+  const inputNames = named.length ? named.map((n) => n.name) : ['input'];
+  const taken = new Set<string>([...inputNames, 'output']);
   const unique = (base: string): string => {
     let name = base;
     for (let k = 1; taken.has(name); k++) name = `${base}_${k}`;
@@ -240,7 +250,10 @@ export function ncnnToOnnx(source: NcnnGraph, options: OnnxOptions = {}): Uint8A
   const value = new Map<string, string>();
   const nodes: Node[] = [];
   const inits: Tensor[] = [];
-  const graphInputs: ValueInfo[] = [{ name: 'input', type: tensorType(DT_FLOAT, [1, analysis.inputChannels, 'height', 'width']) }];
+  const graphInputs: ValueInfo[] = g.inputs.map((blob, k) => ({
+    name: inputNames[k]!,
+    type: tensorType(DT_FLOAT, [1, analysis.blobs.get(blob)!.channels, 'height', 'width']),
+  }));
   const graphOutputs: ValueInfo[] = [{ name: 'output', type: tensorType(DT_FLOAT, [1, analysis.outputChannels, 'out_height', 'out_width']) }];
   const nodeNames = new Set<string>();
   const nodeName = (base: string): string => {
@@ -333,7 +346,8 @@ export function ncnnToOnnx(source: NcnnGraph, options: OnnxOptions = {}): Uint8A
   };
 
   const shape = options.pad ? op('Shape', 'input.shape', ['input']) : undefined;
-  value.set(g.input, options.pad ? padInput(options.pad) : 'input');
+  value.set(g.input, options.pad ? padInput(options.pad) : inputNames[0]!);
+  g.inputs.forEach((blob, k) => k > 0 && value.set(blob, inputNames[k]!));
 
   /**
    * The padded input: each spatial axis gathered through an index from -pixels to length + pixels + the alignment,
@@ -365,6 +379,37 @@ export function ncnnToOnnx(source: NcnnGraph, options: OnnxOptions = {}): Uint8A
       x = op('Gather', `${at}.padded`, [x, index], [attrInt('axis', axis)]);
     }
     return x;
+  }
+
+  /**
+   * GridSample's grid for a flow in pixels: each pixel's own position plus its flow, in the [−1, 1] coordinates of
+   * align_corners (−1 the first pixel's centre, 1 the last's): (x + flow_x)·2/(W − 1) − 1, and the same for y.
+   */
+  function warpGrid(name: string, flow: string): string {
+    const shape = op('Shape', `${name}.shape`, [flow]);
+    const axes = ([[3, 'x'], [2, 'y']] as const).map(([axis, label]) => {
+      const at = `${name}.${label}`;
+      const length = op('Gather', `${at}.length`, [shape, int64s(`${at}.axis`, [axis], [])], [attrInt('axis', 0)]);
+      const positions = op('Cast', `${at}.positions`, [op('Range', `${at}.range`, [int64s(`${at}.zero`, [0], []), length, int64s(`${at}.one`, [1], [])])], [attrInt('to', DT_FLOAT)]);
+      // y positions run down the rows: [H, 1] against the flow's [1, 1, H, W].
+      const placed = label === 'y' ? op('Unsqueeze', `${at}.column`, [positions, int64s(`${at}.column_axis`, [1])]) : positions;
+      const component = op('Slice', `${at}.flow`, [flow, int64s(`${at}.from`, [label === 'x' ? 0 : 1]), int64s(`${at}.to`, [label === 'x' ? 1 : 2]), int64s(`${at}.channel`, [1])]);
+      const span = op('Sub', `${at}.span`, [op('Cast', `${at}.length_float`, [length], [attrInt('to', DT_FLOAT)]), fillScalar(1)]);
+      const unit = op('Div', `${at}.unit`, [fillScalar(2), span]);
+      return op('Sub', `${at}.grid`, [op('Mul', `${at}.scaled`, [op('Add', `${at}.moved`, [placed, component]), unit]), fillScalar(1)]);
+    });
+    return op('Transpose', `${name}.grid`, [op('Concat', `${name}.xy`, axes, [attrInt('axis', 1)])], [attrInts('perm', [0, 2, 3, 1])]);
+  }
+  /** A shared float scalar initializer. */
+  const scalars = new Map<number, string>();
+  function fillScalar(v: number): string {
+    let name = scalars.get(v);
+    if (name === undefined) {
+      name = unique(`scalar_${v}`);
+      inits.push(float32Tensor(name, [], [v]));
+      scalars.set(v, name);
+    }
+    return name;
   }
 
   let poolIndex = 0;
@@ -521,10 +566,31 @@ export function ncnnToOnnx(source: NcnnGraph, options: OnnxOptions = {}): Uint8A
         break;
       }
       case 'BinaryOp': {
-        const type = { add: 'Add', sub: 'Sub', mul: 'Mul', div: 'Div' }[l.op];
-        addNode(type, l.name, l.inputs.map(src), [dst(l.outputs[0]!)]);
+        const type = { add: 'Add', sub: 'Sub', mul: 'Mul', div: 'Div', rsub: 'Sub' }[l.op];
+        let operands = l.inputs.map(src);
+        if (l.scalar !== undefined) {
+          const b = unique(`${l.name}.b`);
+          inits.push(float32Tensor(b, [], [l.scalar]));
+          operands.push(b);
+        }
+        if (l.op === 'rsub') operands = operands.reverse();
+        addNode(type, l.name, operands, [dst(l.outputs[0]!)]);
         break;
       }
+      case 'ReLU':
+        if (l.slope === 0) addNode('Relu', l.name, [src(l.inputs[0]!)], [dst(l.outputs[0]!)]);
+        else addNode('LeakyRelu', l.name, [src(l.inputs[0]!)], [dst(l.outputs[0]!)], [attrFloat('alpha', l.slope)]);
+        break;
+      case 'Sigmoid':
+        addNode('Sigmoid', l.name, [src(l.inputs[0]!)], [dst(l.outputs[0]!)]);
+        break;
+      case 'Warp':
+        addNode('GridSample', l.name, [src(l.inputs[0]!), warpGrid(l.name, src(l.inputs[1]!))], [dst(l.outputs[0]!)], [
+          attrInt('align_corners', 1),
+          attrString('mode', 'bilinear'),
+          attrString('padding_mode', 'border'),
+        ]);
+        break;
       case 'Eltwise': {
         const terms = l.inputs.map((b, k) => {
           const x = src(b);

@@ -54,9 +54,25 @@ export interface PoolGeometry {
   offset: number;
 }
 
+/**
+ * The frame-interpolation network (`--interpolate`): RIFE's flow network, which takes two frames and a timestep map
+ * (inputs frame0, frame1, timestep; RGB in [0, 1], sides multiples of `align`) and returns the frame in between.
+ */
+export interface InterpolationEntry {
+  name: string;
+  file: string;
+  sha256: string;
+  parameters: number;
+  /** Both sides of the frames must be multiples of this (the flow network works at 1/32 of the size at its coarsest). */
+  align: number;
+  licence: string;
+  source: { package: string; path: string; sha256: { param: string; bin: string } };
+}
+
 /** models/manifest.json: written by `npm run models:build`, read by `upscale models` and the model catalogue. */
 export interface Manifest {
   models: ManifestEntry[];
+  interpolation: InterpolationEntry;
 }
 
 /** A network to run: a shipped model or a user's .onnx file. */
@@ -139,11 +155,17 @@ export const FALLBACK_OVERLAP = 32;
 
 export const modelsDir = fileURLToPath(new URL('../../models/', import.meta.url));
 
-let manifest: ManifestEntry[] | undefined;
+let manifest: Manifest | undefined;
+const manifestFile = (): Manifest => (manifest ??= JSON.parse(readFileSync(`${modelsDir}manifest.json`, 'utf8')) as Manifest);
 
 export function readManifest(): ManifestEntry[] {
-  manifest ??= (JSON.parse(readFileSync(`${modelsDir}manifest.json`, 'utf8')) as Manifest).models;
-  return manifest;
+  return manifestFile().models;
+}
+
+/** The frame-interpolation network, with its file's path. */
+export function readInterpolation(): InterpolationEntry & { path: string } {
+  const entry = manifestFile().interpolation;
+  return { ...entry, path: `${modelsDir}${entry.file}` };
 }
 
 function networkFrom(entry: ManifestEntry): ScaledNetwork {
