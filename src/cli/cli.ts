@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { Chalk } from 'chalk';
 import { Command, CommanderError, Option } from 'commander';
-import { BASELINE_SCALE, BASELINES, readManifest } from '../models/catalog.js';
+import { BASELINE_SCALE, BASELINES, readInterpolation, readManifest } from '../models/catalog.js';
 import { compare, COMPARE_MODELS } from '../run/compare.js';
 import { EXIT, exitCodeFor, exitCodeForReport, InputError, inputError, UsageError } from '../core/errors.js';
 import { runBatch, runImage } from '../run/batch.js';
@@ -290,8 +290,9 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
         int8: null,
       }));
       const models = [...networks, ...baselines];
+      const { path: _, ...interpolation } = readInterpolation();
       if (flags.json) {
-        io.stdout.write(`${JSON.stringify({ models }, null, 2)}\n`);
+        io.stdout.write(`${JSON.stringify({ models, interpolation }, null, 2)}\n`);
       } else {
         const rows = networks.map((m) => [
           m.name,
@@ -309,6 +310,8 @@ export function makeProgram(io: Io, done: (code: number) => void): Command {
         const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
         for (const row of [header, ...rows]) io.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
         io.stdout.write(`baselines: ${BASELINES.join(', ')} (x${BASELINE_SCALE} by default, any --scale)\n`);
+        const { name, parameters, licence, source } = interpolation;
+        io.stdout.write(`frame interpolation (--interpolate): ${name}, ${(parameters / 1e6).toFixed(2)} M parameters, ${licence}, ${source.package}\n`);
       }
       done(EXIT.ok);
     });

@@ -19,16 +19,18 @@ export interface FormatSpec {
   defaultQuality?: number;
   /** Holds an animation: every frame, with its delay, and the loop count. */
   animated?: boolean;
+  /** An animation's delays are whole multiples of this many milliseconds (GIF counts in hundredths of a second). */
+  delayStep?: number;
 }
 
 /** Everything the tool reads. A file is judged by its content (sharp's own detection), never by its name. */
 export const READABLE = {
   jpeg: { name: 'jpeg', extensions: ['jpg', 'jpeg', 'jpe', 'jfif'], maxSide: 65535, defaultQuality: 90 },
   png: { name: 'png', extensions: ['png'], maxSide: 2 ** 31 - 1 },
-  webp: { name: 'webp', extensions: ['webp'], maxSide: 16383, defaultQuality: 90, animated: true },
+  webp: { name: 'webp', extensions: ['webp'], maxSide: 16383, defaultQuality: 90, animated: true, delayStep: 1 },
   avif: { name: 'heif', extensions: ['avif'], maxSide: 16384, defaultQuality: 60 },
   tiff: { name: 'tiff', extensions: ['tif', 'tiff'], maxSide: 2 ** 31 - 1 },
-  gif: { name: 'gif', extensions: ['gif'], maxSide: 65535, animated: true },
+  gif: { name: 'gif', extensions: ['gif'], maxSide: 65535, animated: true, delayStep: 10 },
 } as const satisfies Record<Format, FormatSpec>;
 
 export type ReadableFormat = keyof typeof READABLE;

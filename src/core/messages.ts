@@ -94,6 +94,8 @@ export const messages = {
       : `${shown(input)}: its audio or subtitles cannot be copied into ${container} (${detail}); use --audio encode or auto, or another container`,
   codecNotInContainer: (input: string, codec: string, container: string, containers: readonly string[]) =>
     `${shown(input)}: --video-codec ${codec} cannot be written in ${container}; name a ${containers.map((c) => `.${c}`).join(', ')} output, or another --video-codec`,
+  frameTooLargeToInterpolate: (input: string, width: number, height: number, max: number) =>
+    `${shown(input)}: its ${width}x${height} frames are larger than the ${max} pixels --interpolate works on; interpolate a smaller copy, or upscale without --interpolate`,
   oddVideoSize: (input: string, width: number, height: number) =>
     `${shown(input)}: the output would be ${width}x${height}, but video encoders need even sides; choose a --scale or --resize that gives even sides`,
   crfOfCodec: (input: string, codec: string, crf: number, max: number) => `${shown(input)}: --crf ${crf} is past ${codec}'s range of 0-${max}; choose a lower --crf`,
@@ -184,6 +186,7 @@ export const ERROR_CODES = {
   streamsNotInContainer: 'ERR_VIDEO_STREAMS',
   crfOfCodec: 'ERR_VIDEO_CRF',
   oddVideoSize: 'ERR_VIDEO_ODD_SIZE',
+  frameTooLargeToInterpolate: 'ERR_INTERPOLATE_TOO_LARGE',
   noFfmpeg: 'ERR_NO_FFMPEG',
   noVideoStream: 'ERR_VIDEO_NO_STREAM',
   emptyVideo: 'ERR_VIDEO_EMPTY',

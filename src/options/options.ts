@@ -10,6 +10,7 @@ import { BASELINE_SCALE, DEFAULT_MODEL, FALLBACK_OVERLAP, findModel, hasInt8, mo
 import { FITS, POSITIONS, type Annotation, type Crop, type Edits, type Fit, type Position, type Resize, type Watermark } from '../pixels/edit.js';
 import { AUDIO_MODES, FORMATS, VIDEO, VIDEO_CODEC_NAMES, VIDEO_CODECS, writableFormatOf, type Format, type AudioMode, type FormatAlias, type VideoCodec } from '../core/formats.js';
 import { DEFAULT_NAMES } from '../inputs/names.js';
+import { SCENE_THRESHOLD } from '../pixels/frames.js';
 import { UsageError } from '../core/errors.js';
 import { messages } from '../core/messages.js';
 import { DEVICES, PRECISIONS, type Device, type Precision } from '../inference/providers.js';
@@ -61,6 +62,10 @@ export interface UpscaleOptions {
   quality?: number | string;
   /** Of an animated input, the one frame (0-based) to upscale as a still. */
   frame?: number | string;
+  /** Videos and animations: n frames for each source frame, n − 1 of them made by RIFE between each pair (2 to 8). */
+  interpolate?: number | string;
+  /** With `interpolate`: the frame difference, in percent, at which a step counts as a scene cut (default 10). */
+  sceneThreshold?: number | string;
   /** Video encoder: h264 (default for mp4, mov, mkv, avi), h265 or vp9 (default for webm). */
   /** A video's audio: `auto` (default) copies it where the container holds it and encodes it where not; or always `copy` or `encode`. */
   audio?: AudioMode | string;
@@ -154,6 +159,8 @@ export interface ResolvedOptions {
   format?: Format;
   quality?: number;
   frame?: number;
+  interpolate?: number;
+  sceneThreshold: number;
   audio: AudioMode;
   videoCodec?: VideoCodec;
   crf?: number;
@@ -298,6 +305,17 @@ export const OPTIONS = {
   },
   quality: { short: 'q', arg: '<n>', help: (range) => `quality for jpeg, webp and avif, ${range}`, parse: integer(1, 100) },
   frame: { arg: '<n>', help: (range) => `upscale only frame n (${range}, from 0) of an animated gif or webp, as a still image`, parse: integer(0, 65535) },
+  interpolate: {
+    arg: '<n>',
+    help: (range) => `videos and animated gif/webp: n times the frames (${range}), the new ones made by RIFE v4.6 between each pair, before the upscale; timestamps and delays divided, audio kept in sync`,
+    parse: integer(2, 8),
+  },
+  sceneThreshold: {
+    arg: '<percent>',
+    help: (range) => `with --interpolate: a step whose frame difference is at least this (${range}; ffmpeg's scene score) is a cut, where the frame is repeated instead of blended`,
+    parse: number(0, 100),
+    default: SCENE_THRESHOLD,
+  },
   audio: {
     arg: '<mode>',
     help: (modes) => `a video's audio: ${modes}; auto copies it where the output container holds it and encodes it where not (${audioEncoders()})`,
@@ -435,6 +453,8 @@ export function resolveOptions(options: UpscaleOptions = {}, spelling: Spelling 
     format: values.format,
     quality: values.quality,
     frame: values.frame,
+    ...(values.interpolate !== undefined && { interpolate: values.interpolate }),
+    sceneThreshold: values.sceneThreshold,
     audio: values.audio,
     videoCodec: values.videoCodec,
     crf: crfFor(values.videoCodec, values.crf, options.crf, name('crf')),

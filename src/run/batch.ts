@@ -9,6 +9,8 @@ import { discover, type OwnOutputs } from '../inputs/discover.js';
 import { checkWatermark } from '../pixels/edit.js';
 import { AbortError } from '../core/errors.js';
 import { loadNetwork, type Network } from '../inference/inference.js';
+import { loadInterpolator, type Interpolator, type Motion } from '../inference/interpolator.js';
+import type { ConcreteDevice } from '../inference/providers.js';
 import { resolveOptions, type ResolvedOptions, type UpscaleOptions } from '../options/options.js';
 import { processBuffer, processFile, type Input } from './pipeline.js';
 import type { Context, Engine } from './upscale.js';
@@ -43,6 +45,21 @@ async function engineFor(resolved: ResolvedOptions, run: Run, loaded: Network | 
   return { kind: 'network', run, network: loaded ?? (await loadFor(resolved, run.network)) };
 }
 
+/**
+ * --interpolate's network, opened the first time a video or animation needs it (a batch of stills never loads it), on
+ * the device the upscaler runs on; `release` closes it if it was opened.
+ */
+function motionFor(resolved: ResolvedOptions, device: ConcreteDevice): { motion?: Motion; release: () => Promise<void> } {
+  if (resolved.interpolate === undefined) return { release: async () => undefined };
+  let loading: Promise<Interpolator> | undefined;
+  return {
+    motion: { n: resolved.interpolate, sceneThreshold: resolved.sceneThreshold, interpolator: () => (loading ??= loadInterpolator(device, resolved.optionName('device'))) },
+    release: async () => {
+      await (await loading?.catch(() => undefined))?.release();
+    },
+  };
+}
+
 /** How outputs beside their inputs are named: `--name` without an output folder, else the default. */
 function besideTemplate(resolved: ResolvedOptions): string {
   return resolved.output === undefined && resolved.name !== undefined ? resolved.name : DEFAULT_NAMES.beside;
@@ -72,6 +89,7 @@ export async function runBatch(inputs: string | readonly string[], resolved: Res
   // A dry run plans and reaches no pixels: a shipped network is not even loaded.
   const engine = resolved.dryRun ? undefined : await engineFor(resolved, run, selected.network);
   const network = engine?.kind === 'network' ? engine.network : selected.network;
+  const motion = motionFor(resolved, network?.device ?? 'cpu');
   try {
     // Planned over every input before the share is taken, so that every shard refuses the same collisions.
     const everyFile = await planOutputs(sources, { optionName: resolved.optionName, output: resolved.output, format: resolved.format, scale: run.scale, model: run.variant.name, name: resolved.name });
@@ -87,7 +105,13 @@ export async function runBatch(inputs: string | readonly string[], resolved: Res
       ...(resolved.shard && { shard: resolved.shard }),
     };
     resolved.onEvent?.({ type: 'plan', ...batch });
-    const context: Context = { options: resolved, run, ...(engine && { engine }), imagesInFlight: Math.min(resolved.concurrency, planned.length) };
+    const context: Context = {
+      options: resolved,
+      run,
+      ...(engine && { engine }),
+      imagesInFlight: Math.min(resolved.concurrency, planned.length),
+      ...(motion.motion && { motion: motion.motion }),
+    };
     const limit = pLimit(resolved.concurrency);
     const settled = await Promise.all(
       planned.map((file) =>
@@ -107,7 +131,7 @@ export async function runBatch(inputs: string | readonly string[], resolved: Res
     if (resolved.report !== undefined) await writeReportPage(resolved.report, report, resolved);
     return report;
   } finally {
-    await network?.release();
+    await Promise.all([network?.release(), motion.release()]);
   }
 }
 
@@ -130,10 +154,11 @@ export async function upscaleImage(input: Buffer | Uint8Array | string, options:
 export async function runImage(image: Input, resolved: ResolvedOptions): Promise<{ data: Buffer; info: BufferInfo }> {
   const selected = await selectRun(resolved);
   const engine = await engineFor(resolved, selected.run, selected.network);
+  const motion = motionFor(resolved, engine.kind === 'network' ? engine.network.device : 'cpu');
   try {
-    return await processBuffer(image, resolved.format, { options: resolved, run: selected.run, engine, imagesInFlight: 1 });
+    return await processBuffer(image, resolved.format, { options: resolved, run: selected.run, engine, imagesInFlight: 1, ...(motion.motion && { motion: motion.motion }) });
   } finally {
-    if (engine.kind === 'network') await engine.network.release();
+    await Promise.all([engine.kind === 'network' && engine.network.release(), motion.release()]);
   }
 }
 

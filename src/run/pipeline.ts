@@ -13,6 +13,7 @@ import { planImage } from './image-plan.js';
 import { ERROR_CODES, messages, type ErrorCode } from '../core/messages.js';
 import type { PlannedFile } from '../inputs/outputs.js';
 import { processVideo } from './video.js';
+import { checkInterpolable, interpolateAnimation, interpolatedCount } from './interpolate.js';
 import { checkAbort, checkHeader, newTimings, planSettings, precisionOf, rounded, upscalePixels, makesPixels, type Context, type PixelContext } from './upscale.js';
 import { exists, writeAtomically } from '../files/write.js';
 import type { Timings, FileResult, BufferInfo } from '../core/results.js';
@@ -39,8 +40,10 @@ interface Foreseen {
   format: Format;
   /** The output's size after the scale and the edits (of each frame). */
   final: { width: number; height: number };
-  /** Frames upscaled: all of an animation, 1 for a still or one `--frame`. */
+  /** Frames decoded: all of an animation, 1 for a still or one `--frame`. */
   frames: number;
+  /** Frames upscaled and written: `frames`, or with --interpolate an animation's with the new ones between. */
+  made: number;
 }
 
 /**
@@ -55,9 +58,11 @@ async function foresee(input: Input, formatFor: (header: Header) => Format, cont
   if (frame !== undefined && frame >= header.frames) throw inputError('noSuchFrame', input.name, frame, header.frames);
   const frames = frame === undefined ? header.frames : 1;
   if (frames > 1 && !(READABLE[format] as FormatSpec).animated) throw inputError('animatedToStill', input.name, frames, format, ANIMATED_FORMATS);
+  const made = context.motion && frames > 1 ? interpolatedCount(frames, context.motion.n, header.animation?.loop !== 1) : frames;
+  if (made !== frames) checkInterpolable(input.name, header.width, header.height);
   // Before decoding, whether alpha is all opaque is unknown; the memory estimate does not depend on it.
-  const { final } = checkHeader(input.name, { ...header, alpha: hasAlpha(header), frames }, frames, format, context);
-  return { header, format, final, frames };
+  const { final } = checkHeader(input.name, { ...header, alpha: hasAlpha(header), frames: made }, made, format, context);
+  return { header, format, final, frames, made };
 }
 
 /** The rendered output: its pixels (an animation's frames stacked), each frame's size, and what to carry over. */
@@ -77,15 +82,23 @@ interface Rendered {
  * Decode → upscale by the plan → edits. Each frame of an animation is planned, upscaled and edited exactly as a still
  * of its own (frame k equals frame k alone); the output is encoded from all of them.
  */
-async function render(input: Input, { header, frames }: Foreseen, context: PixelContext, timings: Timings): Promise<Rendered> {
+async function render(input: Input, { header, format, frames, made }: Foreseen, context: PixelContext, timings: Timings): Promise<Rendered> {
   const { options } = context;
   let phase = performance.now();
   checkAbort(options.signal);
   const decoded = await decode(input.name, header.format, options.maxPixels, input.bytes, frames > 1 ? 'all' : { page: options.frame ?? 0 });
   timings.decode = performance.now() - phase;
-  const pictures = frames > 1 ? framesOf(decoded.image, frames) : [decoded.image];
+  let pictures = frames > 1 ? framesOf(decoded.image, frames) : [decoded.image];
+  let animation = header.animation;
+  if (made !== frames) {
+    // At the input's size, before the upscale: the flow network's cost grows with the pixels it is given.
+    phase = performance.now();
+    const delayStep = (READABLE[format] as FormatSpec).delayStep ?? 1;
+    ({ frames: pictures, animation } = await interpolateAnimation(pictures, animation!, context.motion!, delayStep, options.signal));
+    timings.inference += performance.now() - phase;
+  }
   // The plans that run: from the decoded pixels, where a fully opaque alpha plane is known to skip the network.
-  const plans = pictures.map((picture) => planImage({ ...picture, alpha: hasAlpha(picture) && !isOpaque(picture), frames }, context.run, planSettings(context)));
+  const plans = pictures.map((picture) => planImage({ ...picture, alpha: hasAlpha(picture) && !isOpaque(picture), frames: made }, context.run, planSettings(context)));
   const tilesTotal = plans.reduce((sum, plan) => sum + plan.tilesTotal, 0);
   options.onEvent?.({ type: 'start', input: input.name, tilesDone: 0, tilesTotal });
   let done = 0;
@@ -101,11 +114,11 @@ async function render(input: Input, { header, frames }: Foreseen, context: Pixel
   checkAbort(options.signal);
   const [first] = outputs;
   return {
-    image: frames > 1 ? stackFrames(outputs) : first!,
+    image: made > 1 ? stackFrames(outputs) : first!,
     width: first!.width,
     height: first!.height,
     metadata: options.stripMetadata ? undefined : decoded.metadata,
-    animation: frames > 1 ? { ...header.animation!, frameHeight: first!.height } : undefined,
+    animation: made > 1 ? { ...animation!, frameHeight: first!.height } : undefined,
     precision: precisionOf(precisions),
   };
 }
@@ -149,8 +162,8 @@ async function processImage(file: PlannedFile, context: Context, result: FileRes
   if (isVideoFormat(format)) throw inputError('imageToVideo', file.input, format);
   const input = { name: file.input };
   const foreseen = await foresee(input, () => format, context);
-  const { header, final, frames } = foreseen;
-  Object.assign(result, { width: header.width, height: header.height, outWidth: final.width, outHeight: final.height }, frames > 1 && { frames });
+  const { header, final, made } = foreseen;
+  Object.assign(result, { width: header.width, height: header.height, outWidth: final.width, outHeight: final.height }, made > 1 && { frames: made });
   if (!makesPixels(context)) return { ...result, status: 'planned' };
   const { image, width, height, metadata, animation, precision } = await render(input, foreseen, context, timings);
   const phase = performance.now();
@@ -179,7 +192,7 @@ export async function processBuffer(input: Input, format: Format | undefined, co
     channels: image.channels,
     depth: image.depth,
     bytes: data.length,
-    ...(foreseen.frames > 1 && { frames: foreseen.frames }),
+    ...(foreseen.made > 1 && { frames: foreseen.made }),
     model: context.run.variant.name,
     ...(precision && { precision }),
     scale: context.run.scale,

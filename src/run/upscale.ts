@@ -11,6 +11,7 @@ import { messages } from '../core/messages.js';
 import { allocateImage, blend, hasAlpha, isOpaque, joinAlpha, maxSample, orient, splitAlpha, toDepth, type Image } from '../core/image.js';
 import { planImage, transposed, type ImagePlan, type ImageShape, type PassPlan } from './image-plan.js';
 import type { Network, PoolFeeds } from '../inference/inference.js';
+import type { Motion } from '../inference/interpolator.js';
 import type { ResolvedOptions } from '../options/options.js';
 import { resample } from '../pixels/resample.js';
 import { Stitcher } from '../pixels/stitch.js';
@@ -27,6 +28,8 @@ export interface Context {
   engine?: Engine;
   /** Images processed at once: --concurrency, or fewer when the batch is smaller. */
   imagesInFlight: number;
+  /** With --interpolate: how videos and animations get their new frames. */
+  motion?: Motion;
 }
 
 /** A context that makes pixels: every path past a dry run's return. */

@@ -2,7 +2,10 @@
  * A video's frames through the image pipeline. One ffmpeg decodes the video stream to raw RGB on a pipe; each frame
  * is upscaled and edited exactly as a still of its own; a second ffmpeg encodes the frames, given with the source's
  * own timestamps (see nut.ts), and copies the source's audio, subtitles, chapters and metadata beside them. Decoding
- * runs ahead of the network and encoding behind it; no frame is written to disk.
+ * runs ahead of the network and encoding behind it; no frame is written to disk. With --interpolate, n − 1 frames
+ * made between each pair join them (interpolate.ts), at times dividing each step evenly: the time base is divided by
+ * n so that every new timestamp is a whole number, and the last frame is followed by n − 1 copies over the step
+ * before it, so the video lasts as long as its audio.
  */
 import type { Readable, Writable } from 'node:stream';
 import { devNull } from 'node:os';
@@ -18,6 +21,7 @@ import { checkAbort, checkHeader, newTimings, precisionOf, rounded, upscalePixel
 import { bytesOf } from '../pixels/sharp-raw.js';
 import { writeAtomically } from '../files/write.js';
 import type { FileResult } from '../core/results.js';
+import { checkInterpolable, Inbetweener } from './interpolate.js';
 
 /**
  * Frames held at once, for the memory budget: the one being upscaled and the next, decoded ahead (the one encoded
@@ -217,8 +221,14 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
   }
   timings.decode += performance.now() - phase;
   const frames = video.pts.length;
-  Object.assign(result, { width: video.width, height: video.height, frames });
-  const { final, plan } = checkHeader(input, { width: video.width, height: video.height, channels: 3, depth: 8, alpha: false, frames: FRAMES_HELD }, 1, undefined, context);
+  const { motion } = context;
+  const n = motion && frames > 1 ? motion.n : 1;
+  if (n > 1) checkInterpolable(input, video.width, video.height);
+  // With --interpolate the frame before is held too, to make the frames between it and the next.
+  const held = n > 1 ? FRAMES_HELD + 1 : FRAMES_HELD;
+  const made = frames * n;
+  Object.assign(result, { width: video.width, height: video.height, frames: made });
+  const { final, plan } = checkHeader(input, { width: video.width, height: video.height, channels: 3, depth: 8, alpha: false, frames: held }, 1, undefined, context);
   Object.assign(result, { outWidth: final.width, outHeight: final.height });
   // 4:2:0 chroma covers 2x2 pixels, so every encoder here needs even sides.
   if (final.width % 2 !== 0 || final.height % 2 !== 0) throw inputError('oddVideoSize', input, final.width, final.height);
@@ -226,11 +236,11 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
   checkAbort(options.signal);
   // NUT timestamps are unsigned: the frames go to the encoder from 0, and -itsoffset puts them back in place.
   const first = video.pts[0]!;
-  const tilesTotal = frames * plan.tilesTotal;
-  options.onEvent?.({ type: 'start', input, tilesDone: 0, tilesTotal, framesDone: 0, framesTotal: frames });
+  const tilesTotal = made * plan.tilesTotal;
+  options.onEvent?.({ type: 'start', input, tilesDone: 0, tilesTotal, framesDone: 0, framesTotal: made });
   let tilesDone = 0;
   let framesDone = 0;
-  const onTile = () => options.onEvent?.({ type: 'tile', input, tilesDone: ++tilesDone, tilesTotal, framesDone, framesTotal: frames });
+  const onTile = () => options.onEvent?.({ type: 'tile', input, tilesDone: ++tilesDone, tilesTotal, framesDone, framesTotal: made });
   await writeAtomically(
     file.output,
     async (temporary) => {
@@ -248,29 +258,53 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
         let gaveUp = false;
         for (const run of [encoder, muxer]) void run.exited.then(() => (gaveUp = true));
         const reader = new FrameReader(decoder.process.stdout!, video.width * video.height * 3, 1);
-        let pending = write(encoder.process.stdin!, encoder.exited, [nutHeader({ width: final.width, height: final.height, timeBase: video.timeBase })]);
-        for (const pts of video.pts) {
+        const timeBase = { num: video.timeBase.num, den: video.timeBase.den * n };
+        let pending = write(encoder.process.stdin!, encoder.exited, [nutHeader({ width: final.width, height: final.height, timeBase })]);
+        /** One frame upscaled, edited and handed to the encoder at `pts` (in the output's time base, from 0). */
+        const emit = async (picture: Image, pts: number) => {
           checkAbort(options.signal);
-          if (gaveUp) break;
-          let started = performance.now();
-          const data = await reader.next();
-          timings.decode += performance.now() - started;
-          if (!data) {
-            const { code, stderr } = await decoder.exited;
-            throw killedOr(code, inputError('corruptVideo', input, `decoding stopped after ${framesDone} of ${frames} frames: ${failure(stderr, input)}`));
-          }
-          const picture: Image = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: video.width, height: video.height, channels: 3, depth: 8 };
           const upscaledFrame = await upscalePixels(picture, plan, context, onTile, timings, precisions);
-          started = performance.now();
+          let started = performance.now();
           const image = rgb(await applyEdits(upscaledFrame, options.edits));
           timings.edit += performance.now() - started;
           started = performance.now();
           await pending;
           timings.encode += performance.now() - started;
-          pending = write(encoder.process.stdin!, encoder.exited, [nutFrameHeader(pts - first, image.data.length), bytesOf(image)]);
+          pending = write(encoder.process.stdin!, encoder.exited, [nutFrameHeader(pts, image.data.length), bytesOf(image)]);
           framesDone++;
-          options.onEvent?.({ type: 'tile', input, tilesDone, tilesTotal, framesDone, framesTotal: frames });
+          options.onEvent?.({ type: 'tile', input, tilesDone, tilesTotal, framesDone, framesTotal: made });
+        };
+        const steps = n > 1 ? new Inbetweener(motion!, options.signal) : undefined;
+        let before: { picture: Image; pts: number } | undefined;
+        /** The frame before and the frames between it and the one at `pts`: each step's new frames evenly spaced. */
+        const emitStep = async (next: Image | undefined, pts: number) => {
+          if (!before) return;
+          const { picture, pts: at } = before;
+          const between = next ? await steps!.between(picture, next) : Array<Image>(n - 1).fill(picture);
+          await emit(picture, at * n);
+          for (const [k, frame] of between.entries()) await emit(frame, at * n + (k + 1) * (pts - at));
+        };
+        for (const [k, source] of video.pts.entries()) {
+          checkAbort(options.signal);
+          if (gaveUp) break;
+          const pts = source - first;
+          const started = performance.now();
+          const data = await reader.next();
+          timings.decode += performance.now() - started;
+          if (!data) {
+            const { code, stderr } = await decoder.exited;
+            throw killedOr(code, inputError('corruptVideo', input, `decoding stopped after ${k} of ${frames} frames: ${failure(stderr, input)}`));
+          }
+          const picture: Image = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: video.width, height: video.height, channels: 3, depth: 8 };
+          if (!steps) {
+            await emit(picture, pts);
+            continue;
+          }
+          await emitStep(picture, pts);
+          before = { picture, pts };
         }
+        // The last frame holds for the step before it, now n frames long.
+        if (steps && before && !gaveUp) await emitStep(undefined, 2 * before.pts - (video.pts.at(-2)! - first));
         // Anything the decoder has left (nothing, when it agrees with the probe) is not needed.
         decoder.process.stdout!.resume();
         const started = performance.now();
@@ -280,7 +314,7 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
           const { code, stderr } = await run.exited;
           if (code !== 0) throw killedOr(code, inputError('encodeVideoFailed', input, failure(stderr, input)));
         }
-        if (framesDone < frames) throw inputError('encodeVideoFailed', input, `it stopped after ${framesDone} of ${frames} frames`);
+        if (framesDone < made) throw inputError('encodeVideoFailed', input, `it stopped after ${framesDone} of ${made} frames`);
         timings.encode += performance.now() - started;
         failed = false;
       } finally {
