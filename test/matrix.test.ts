@@ -362,9 +362,8 @@ describe('metadata kept or stripped: the same pixels', () => {
 /**
  * Grey PNGs whose transparency is a tRNS colour key, written here chunk by chunk after PngSuite's tbbn0g04 (4-bit grey,
  * key 15, a black bKGD) and tbwn0g16 (16-bit grey, a white bKGD), at every grey depth. The reference is the PNG
- * specification itself: a pixel whose stored grey equals the key is transparent, every other one opaque. (Pillow
- * compares the key with samples already scaled to 8 bits, so at 1, 2, 4 and 16 bits it misses the key: checked
- * against Pillow, the alpha of these files is "off by 255" for Pillow's error, not the tool's.)
+ * specification itself: a pixel whose stored grey equals the key is transparent, every other one opaque. (Pillow gets
+ * the transparency of those two PngSuite files wrong, so against Pillow their alpha is "off by 255" by Pillow's error.)
  */
 describe('grey PNGs with a tRNS colour key keep their transparency, at every depth', () => {
   const chunk = (type: string, data: Buffer) => {
