@@ -411,7 +411,7 @@ describe('grey PNGs with a tRNS colour key keep their transparency, at every dep
     [1, 1, 0, '1-bit, key 1'],
     [2, 2, 0, '2-bit, key 2'],
     [8, 200, 255, '8-bit, key 200'],
-  ] as const)('%i-bit key %i (background %i): %s', async (depth, key, background) => {
+  ] as const)('%i-bit key %i (background %i): %s', async (depth, key, background, _file) => {
     const dir = scratch();
     const { png, stored, max } = greyWithKey(depth, key, background);
     const input = join(dir, `grey${depth}.png`);

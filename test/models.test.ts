@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ManifestEntry } from '../src/models/catalog.js';
+import type { Manifest, ManifestEntry } from '../src/models/catalog.js';
 import { buildModels } from '../src/convert/build-models.js';
 import { toEightBit } from '../src/core/image.js';
 import { resample } from '../src/pixels/resample.js';
@@ -20,7 +20,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MODELS = join(ROOT, 'models');
 const GOLDEN = join(ROOT, 'fixtures', 'golden');
 
-const manifest = JSON.parse(readFileSync(join(MODELS, 'manifest.json'), 'utf8')) as { models: ManifestEntry[] };
+const manifest = JSON.parse(readFileSync(join(MODELS, 'manifest.json'), 'utf8')) as Manifest;
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
@@ -168,7 +168,7 @@ describe('manifest', () => {
     symlinkSync(cache, join(build, '.cache', 'models-src'));
     await buildModels(build);
     expect(readFileSync(join(build, 'models', 'manifest.json'), 'utf8')).toBe(readFileSync(join(MODELS, 'manifest.json'), 'utf8'));
-    const files = manifest.models.flatMap((m) => (m.int8 ? [m.file, m.int8.file] : [m.file]));
+    const files = [...manifest.models.flatMap((m) => (m.int8 ? [m.file, m.int8.file] : [m.file])), manifest.interpolation.file];
     for (const file of files) expect(sha256(readFileSync(join(build, 'models', file))), file).toBe(sha256(readFileSync(join(MODELS, file))));
   });
 });
