@@ -128,10 +128,14 @@ function square(x: number, scene = 0): Buffer {
   return frame;
 }
 
-/** A 10 fps clip of raw frames, encoded losslessly enough to measure (x264 at qp 0, 4:4:4). */
-function clip(path: string, frames: Buffer[]): void {
-  ff(['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', '10', '-i', 'pipe:0', '-c:v', 'libx264', '-qp', '0', '-pix_fmt', 'yuv444p', '-y', path], Buffer.concat(frames));
+/** A 10 fps clip of raw frames, encoded losslessly enough to measure (x264 at qp 0, 4:4:4); `audio`: with a tone as long. */
+function clip(path: string, frames: Buffer[], audio = false): void {
+  const tone = audio ? ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=8000:duration=${frames.length / 10}`, '-c:a', 'aac'] : [];
+  ff(['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', '10', '-i', 'pipe:0', ...tone, '-c:v', 'libx264', '-qp', '0', '-pix_fmt', 'yuv444p', '-y', path], Buffer.concat(frames));
 }
+
+/** Each audio packet's timestamp, size and checksum (ffmpeg's framecrc of a stream copy). */
+const audioPackets = (path: string) => ff(['-i', path, '-map', '0:a', '-c', 'copy', '-f', 'framecrc', 'pipe:1']).toString().split('\n').filter((l) => /^\d/.test(l));
 
 /** Every frame of a video as RGB, and each frame's time in seconds. */
 function readVideo(path: string): { frames: Pixels[]; times: number[] } {
@@ -149,9 +153,9 @@ const view = (data: Buffer): Pixels => ({ data, width: W, height: H, channels: 3
 describe('--interpolate on videos and animations', () => {
   const dir = scratch();
 
-  it('a 10-frame 10 fps clip of a square moving 8 px a frame becomes 20 frames at 20 fps, each new one nearest the half-way picture', async () => {
+  it('a 10-frame 10 fps clip of a square moving 8 px a frame becomes 20 frames at 20 fps, each new one nearest the half-way picture; the audio is untouched', async () => {
     const source = join(dir, 'square.mp4');
-    clip(source, Array.from({ length: 10 }, (_, k) => square(2 + 8 * k)));
+    clip(source, Array.from({ length: 10 }, (_, k) => square(2 + 8 * k)), true);
     const out = join(dir, 'square-x2.mp4');
     const run = await cli(source, '-o', out, '-m', 'nearest', '-s', '1', '--crf', '0', '--interpolate', '2', '--progress', 'none');
     expect(run.stderr).toMatch(/^1 upscaled in/);
@@ -168,6 +172,9 @@ describe('--interpolate on videos and animations', () => {
     }
     // The last frame holds for its step: a copy.
     expect(psnr(frames[19]!, frames[18]!)).toBeGreaterThan(50);
+    // The video still ends at 1 s (the last frame at 0.95 s for 0.05 s), beside its audio, copied packet for packet.
+    expect(audioPackets(out)).toEqual(audioPackets(source));
+    expect(audioPackets(out).length).toBeGreaterThan(5);
   });
 
   it('a variable frame rate stays variable: each step is divided by its own length', async () => {

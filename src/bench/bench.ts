@@ -14,7 +14,7 @@
  * `--interpolate` (and the full run) times --interpolate's network alone, in this process: frames made per second at
  * 480p and at twice each side (what a ×2 upscale would hand it), alternated, after a warm-up run of each.
  *
- * Options: --json (machine-readable), --quick (a short subset), --video (only the video cases), --torch, --interpolate.
+ * Options: --json (machine-readable), --quick (a short subset), --video (only the video case), --torch, --interpolate.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -62,7 +62,6 @@ const FULL: Case[] = [
   { model: 'realesrgan-x4plus-anime', width: 256, height: 256, count: 1 },
   // The fastest model on 480p video: what a minute of it costs is this row's time × 60.
   { model: 'realesr-animevideov3', width: 854, height: 480, count: 1, frames: 30, extra: ['-s', '2'], label: 'video: 1 s of 480p at 30 fps, -s 2' },
-  { model: 'realesr-animevideov3', width: 854, height: 480, count: 1, frames: 30, extra: ['-s', '2', '--interpolate', '2'], label: 'the same, --interpolate 2' },
 ];
 
 const QUICK: Case[] = [FULL[1]!, FULL[4]!, FULL[6]!, FULL[9]!];
