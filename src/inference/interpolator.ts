@@ -12,8 +12,6 @@ import { availableDevices, type ConcreteDevice } from './providers.js';
 import { openOn } from './worker.js';
 
 export interface Interpolator {
-  readonly name: string;
-  readonly device: ConcreteDevice;
   /**
    * The frame at `t` (0 < t < 1) between two frames of one size and layout, in that layout. Alpha, where the frames
    * have it, is interpolated by a run of its own (the flow of the outline).
@@ -66,8 +64,6 @@ export async function loadInterpolator(device: ConcreteDevice, deviceOption: str
     return result.pixels!;
   };
   return {
-    name: entry.name,
-    device,
     async between(a, b, t) {
       try {
         const [pa, pb] = [toPlanes(a, entry.align), toPlanes(b, entry.align)];

@@ -9,10 +9,9 @@ import { frameDifference, isSceneCut, splitDelay, timesteps } from '../pixels/fr
 import type { Animation } from '../files/decode.js';
 import { checkAbort } from './upscale.js';
 
-/** The steps of one sequence in order: the frames between each pair, and the scene cuts met. */
+/** The steps of one sequence in order: the frames between each pair (the scene-cut test needs the step before). */
 export class Inbetweener {
   private previous = 0;
-  cuts = 0;
 
   constructor(
     private readonly motion: Motion,
@@ -25,10 +24,7 @@ export class Inbetweener {
     const cut = isSceneCut(difference, this.previous, this.motion.sceneThreshold);
     this.previous = difference;
     const times = timesteps(this.motion.n);
-    if (cut) {
-      this.cuts++;
-      return times.map(() => a);
-    }
+    if (cut) return times.map(() => a);
     const interpolator = await this.motion.interpolator();
     const made: Image[] = [];
     for (const t of times) {
@@ -60,7 +56,7 @@ export async function interpolateAnimation(
   motion: Motion,
   delayStep: number,
   signal?: AbortSignal,
-): Promise<{ frames: Image[]; animation: Animation; cuts: number }> {
+): Promise<{ frames: Image[]; animation: Animation }> {
   const loops = animation.loop !== 1;
   const steps = new Inbetweener(motion, signal);
   const out: Image[] = [];
@@ -76,5 +72,5 @@ export async function interpolateAnimation(
     out.push(frame, ...(await steps.between(frame, next)));
     delay.push(...splitDelay(own, motion.n, delayStep));
   }
-  return { frames: out, animation: { ...animation, delay }, cuts: steps.cuts };
+  return { frames: out, animation: { ...animation, delay } };
 }

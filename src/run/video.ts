@@ -21,7 +21,7 @@ import { checkAbort, checkHeader, newTimings, precisionOf, rounded, upscalePixel
 import { bytesOf } from '../pixels/sharp-raw.js';
 import { writeAtomically } from '../files/write.js';
 import type { FileResult } from '../core/results.js';
-import { checkInterpolable, Inbetweener } from './interpolate.js';
+import { checkInterpolable, Inbetweener, interpolatedCount } from './interpolate.js';
 
 /**
  * Frames held at once, for the memory budget: the one being upscaled and the next, decoded ahead (the one encoded
@@ -226,7 +226,8 @@ export async function processVideo(file: PlannedFile, demuxer: VideoDemuxer, con
   if (n > 1) checkInterpolable(input, video.width, video.height);
   // With --interpolate the frame before is held too, to make the frames between it and the next.
   const held = n > 1 ? FRAMES_HELD + 1 : FRAMES_HELD;
-  const made = frames * n;
+  // n for every frame: the last one is followed by n − 1 copies spanning its step, so it counts as in a looping animation.
+  const made = interpolatedCount(frames, n, true);
   Object.assign(result, { width: video.width, height: video.height, frames: made });
   const { final, plan } = checkHeader(input, { width: video.width, height: video.height, channels: 3, depth: 8, alpha: false, frames: held }, 1, undefined, context);
   Object.assign(result, { outWidth: final.width, outHeight: final.height });
